@@ -1,0 +1,159 @@
+"""Registries of envs, agents and solvers by name.
+
+Entries point at ``"module:attribute"`` and are imported only when used, so ``import aligngames``
+stays light and the core never imports ``envs``, ``agents`` or ``solvers`` at import time.
+An unknown name raises a ``KeyError`` that lists the valid names. Third-party code registers its
+own entries with :func:`register_env`, :func:`register_agent` and :func:`register_solver`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9_]*_v\d+$")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One registry entry.
+
+    Attributes:
+        name: the registered name (envs carry a version suffix, ``preference_game_v0``).
+        entry_point: ``"module"`` (envs and solvers) or ``"module:attribute"`` (agents).
+        description: one line, shown by ``aligngames list``.
+    """
+
+    name: str
+    entry_point: str
+    description: str
+
+    def load(self) -> Any:
+        module_name, _, attribute = self.entry_point.partition(":")
+        module = importlib.import_module(module_name)
+        return getattr(module, attribute) if attribute else module
+
+
+class Registry:
+    """Name -> :class:`Spec`, with errors that list the valid names."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._specs: dict[str, Spec] = {}
+
+    def register(self, name: str, entry_point: str, description: str) -> None:
+        if name in self._specs:
+            raise ValueError(f"{self.kind} {name!r} is already registered ({self._specs[name].entry_point})")
+        self._specs[name] = Spec(name, entry_point, description)
+
+    def spec(self, name: str) -> Spec:
+        if name not in self._specs:
+            valid = ", ".join(sorted(self._specs))
+            close = difflib.get_close_matches(name, self._specs, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise KeyError(f"unknown {self.kind} {name!r}.{hint} Valid {self.kind}s: {valid}")
+        return self._specs[name]
+
+    def names(self) -> list[str]:
+        return sorted(self._specs)
+
+    def specs(self) -> list[Spec]:
+        return [self._specs[name] for name in self.names()]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+
+ENVS = Registry("env")
+AGENTS = Registry("agent")
+SOLVERS = Registry("solver")
+JUDGES = Registry("judge")
+
+
+def register_env(name: str, module: str, description: str) -> None:
+    """Register an env module that defines ``env()``, ``raw_env`` and ``parallel_env()``."""
+    if not _ENV_NAME.match(name):
+        raise ValueError(f"env names are lower_snake_case with a version suffix like 'my_game_v0'; got {name!r}")
+    ENVS.register(name, module, description)
+
+
+def register_agent(name: str, entry_point: str, description: str) -> None:
+    """Register an agent class or factory as ``"module:attribute"``."""
+    if ":" not in entry_point:
+        raise ValueError(f"agent entry points are 'module:attribute', got {entry_point!r}")
+    AGENTS.register(name, entry_point, description)
+
+
+def register_solver(name: str, module: str, description: str) -> None:
+    """Register a solver module (it defines the solver's config, ``solve`` and CLI driver)."""
+    SOLVERS.register(name, module, description)
+
+
+def register_judge(name: str, entry_point: str, description: str) -> None:
+    """Register a judge class or factory as ``"module:attribute"``."""
+    if ":" not in entry_point:
+        raise ValueError(f"judge entry points are 'module:attribute', got {entry_point!r}")
+    JUDGES.register(name, entry_point, description)
+
+
+# --- built-in entries -------------------------------------------------------------------------
+
+register_env(
+    "preference_game_v0", "aligngames.envs.preference_game",
+    "two answers before a preference judge; tabular (cyclic annotator populations) or language mode",
+)
+
+register_judge("features", "aligngames.judges:FeatureJudge",
+               "embedded preference judge: annotator groups scoring readable answer features (offline, CPU)")
+register_judge("reward_model", "aligngames.judges:RewardModelJudge",
+               "preference from a local HF reward model: sigmoid(r(a) - r(b))")
+
+register_agent("random", "aligngames.agents.basic:RandomAgent",
+               "samples uniformly from the legal actions (text: random characters)")
+register_agent("constant", "aligngames.agents.basic:ConstantAgent", "always plays the same action")
+register_agent("mixed", "aligngames.agents.basic:MixedStrategyAgent",
+               "tabular mixed strategy: samples an action index from fixed probabilities")
+register_agent("template", "aligngames.agents.preference:TemplateAnswerer",
+               "scripted answerer for preference_game_v0 language mode, in a fixed style")
+register_agent("scripted", "aligngames.agents.basic:ScriptedAgent",
+               "replays a fixed list of actions, one per turn (for golden transcripts)")
+
+
+# --- public helpers ---------------------------------------------------------------------------
+
+def make(name: str, **kwargs: Any):
+    """Create the wrapped AEC env registered as ``name`` (``aligngames.make("preference_game_v0")``)."""
+    return ENVS.spec(name).load().env(**kwargs)
+
+
+def make_parallel(name: str, **kwargs: Any):
+    """Create the Parallel env registered as ``name``."""
+    return ENVS.spec(name).load().parallel_env(**kwargs)
+
+
+def make_agent(name: str, **kwargs: Any):
+    """Create the agent registered as ``name`` with keyword arguments ``kwargs``."""
+    factory = AGENTS.spec(name).load()
+    try:
+        return factory(**kwargs)
+    except TypeError as error:
+        raise TypeError(f"agent {name!r}: {error}") from error
+
+
+def list_envs() -> list[str]:
+    return ENVS.names()
+
+
+def list_agents() -> list[str]:
+    return AGENTS.names()
+
+
+def list_solvers() -> list[str]:
+    return SOLVERS.names()
+
+
+def list_judges() -> list[str]:
+    return JUDGES.names()

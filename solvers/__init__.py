@@ -1,0 +1,1 @@
+"""Algorithms that compute equilibria and train agents (import name ``aligngames.solvers``)."""
