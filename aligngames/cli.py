@@ -4,6 +4,7 @@
     aligngames play ENV --agents A B [--seed N] [--env-arg KEY=VALUE ...]
     aligngames tournament CONFIG.yaml --out RUN_DIR [--seed N] [--workers N]
     aligngames report RUN_DIR
+    aligngames solve SOLVER [solver options]   (aligngames solve SOLVER --help)
 
 Agents on the command line are registry names with optional keyword arguments:
 ``template:style=concise`` or ``mixed:probabilities=[0.5,0.2,0.3]`` (values are read as YAML).
@@ -109,6 +110,19 @@ def _cmd_tournament(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_solve(args: argparse.Namespace) -> int:
+    """Hand the remaining arguments to the solver module's own parser.
+
+    A solver module registered with ``register_solver`` defines ``add_arguments(parser)`` and
+    ``run_cli(args) -> int``.
+    """
+    module = registry.SOLVERS.spec(args.solver).load()
+    parser = argparse.ArgumentParser(prog=f"aligngames solve {args.solver}",
+                                     description=(module.__doc__ or "").strip().split("\n")[0])
+    module.add_arguments(parser)
+    return module.run_cli(parser.parse_args(args.solver_args))
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from aligngames.report import write_report
 
@@ -139,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     tournament.add_argument("--workers", type=int, default=1, help="local worker processes (results do not depend on it)")
     tournament.add_argument("--quiet", action="store_true", help="no progress bar")
     tournament.set_defaults(run=_cmd_tournament)
+
+    solve = commands.add_parser("solve", help="run a solver: aligngames solve SOLVER --help for its options",
+                                add_help=False)
+    solve.add_argument("solver", help="solver name (aligngames list shows them)")
+    solve.add_argument("solver_args", nargs=argparse.REMAINDER, help="the solver's own options")
+    solve.set_defaults(run=_cmd_solve)
 
     report = commands.add_parser("report", help="re-draw the report of a run folder")
     report.add_argument("run_dir")

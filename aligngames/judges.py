@@ -1,7 +1,7 @@
 """Judges: the referees that turn answers into payoffs.
 
-A :class:`PreferenceJudge` returns ``P(a > b | prompt)`` for a batch of answer pairs. Envs only
-see this protocol, so the embedded default, a reward model and (with the LLM agents) an LLM
+A :class:`PreferenceJudge` returns ``P(a > b | prompt)`` for a batch of answer pairs; a
+:class:`HarmJudge` returns the harm of each answer in [0, 1]. Envs only see these protocols, so the embedded default, a reward model and (with the LLM agents) an LLM
 prompted as judge are interchangeable.
 
 - :class:`MatrixJudge`: a finite answer set and an explicit preference matrix (tabular games).
@@ -40,6 +40,18 @@ class PreferenceJudge(abc.ABC):
     def probability(self, prompt: str, first: str, second: str) -> float:
         """``P(first > second | prompt)`` for one pair."""
         return float(self.compare([prompt], [first], [second])[0])
+
+
+class HarmJudge(abc.ABC):
+    """Harm (cost) judge: ``score(prompts, answers)[k]`` is the harm of ``answers[k]`` to ``prompts[k]`` in [0, 1]
+    (for a classifier, the probability that the answer is harmful)."""
+
+    #: A string that identifies the judge and its settings (recorded in run folders, used as a cache key).
+    identity: str
+
+    @abc.abstractmethod
+    def score(self, prompts: Sequence[str], answers: Sequence[str]) -> np.ndarray:
+        """Return a float64 array of harm scores in [0, 1], one per answer."""
 
 
 def _check_batch(prompts: Sequence[str], first: Sequence[str], second: Sequence[str]) -> None:
