@@ -40,6 +40,14 @@ from aligngames.judges import PreferenceJudge, make_preference_judge
 NAME = "preference_game_v0"
 METADATA = {"name": NAME, "render_modes": ["human", "ansi"], "is_parallelizable": True}
 
+#: Settings worth trying; the conformance test runs PettingZoo's checks on each.
+EXAMPLE_KWARGS = (
+    {"mode": "tabular", "scenario": "food"},
+    {"mode": "tabular", "scenario": "transitive"},
+    {"mode": "tabular", "scenario": "random", "num_answers": 6, "num_groups": 4, "scenario_seed": 3},
+    {"mode": "language"},
+)
+
 
 def make_rules(
     mode: str = "language",
@@ -107,4 +115,4 @@ def matrix_game(**kwargs) -> MatrixGame:
     return make_rules("tabular", **kwargs).matrix_game()
 
 
-__all__ = ["NAME", "env", "make_rules", "matrix_game", "parallel_env", "raw_env", "scenarios"]
+__all__ = ["EXAMPLE_KWARGS", "NAME", "env", "make_rules", "matrix_game", "parallel_env", "raw_env", "scenarios"]
