@@ -333,10 +333,10 @@ class PSROResult:
         populations: each seat's policy names, in the order they were added.
         agents: every policy by name.
         meta_strategies: the final meta-strategy of each seat, ``{name: probability}``.
-        nash_conv: NashConv of each epoch's meta-strategies on the full game (``None`` where the
-            oracle cannot compute it).
+        nash_conv: NashConv of the meta-strategies on the full game, one value per meta-solve (each
+            epoch's and the final populations'; ``None`` where the oracle cannot compute it).
         empirical_nash_conv: the same on the estimated meta-game.
-        epochs: epochs completed.
+        epochs: how many times the populations grew.
     """
 
     populations: dict[str, tuple[str, ...]]
@@ -411,13 +411,13 @@ def run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | Non
         log.info("resuming PSRO from epoch %d", state["epoch"])
     else:
         initial = {seat: config.initial.get(seat, AgentSpec("constant", {"action": 0})) for seat in seats}
-        state = {"epoch": 0, "finished": False, "populations": {seat: [f"{seat}.initial"] for seat in seats},
+        state = {"epoch": 0, "converged": False, "populations": {seat: [f"{seat}.initial"] for seat in seats},
                  "agents": {f"{seat}.initial": _spec_data(spec) for seat, spec in initial.items()},
                  "meta_strategies": [], "nash_conv": [], "empirical_nash_conv": []}
     played = {tuple(line["seating"][seat] for seat in seats): line for line in read_jsonl(out / MATCHES_FILE, repair=True)}
 
-    bar = tqdm(total=settings.iterations + 1, initial=state["epoch"], unit="epoch", desc="psro", disable=not progress)
-    while not state["finished"]:
+    def evaluate() -> tuple[dict[str, AgentSpec], dict[str, tuple[str, ...]], dict[str, Mixture], dict[str, Any]]:
+        """Steps 1-3 on the current populations: play missing matches, meta-solve, NashConv."""
         agents = {name: from_mapping(AgentSpec, data, f"agents.{name}") for name, data in state["agents"].items()}
         populations = {seat: tuple(names) for seat, names in state["populations"].items()}
         tournament = TournamentConfig(config.env, agents, config.env_kwargs, seats=populations,
@@ -431,53 +431,68 @@ def run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | Non
         meta_game = build_meta_game(tournament, [played[seating] for seating in seatings]).matrix_game()
         sigma = meta_strategies(meta_game.payoffs, settings.meta_solver, settings.prd)  # step 2
         mixtures = {seat: [(agents[name], float(p)) for name, p in zip(populations[seat], s)] for seat, s in zip(seats, sigma)}
-        state["meta_strategies"].append({seat: dict(zip(populations[seat], map(float, s))) for seat, s in zip(seats, sigma)})
-        state["empirical_nash_conv"].append(nash_conv(meta_game.payoffs, sigma))  # step 3
-        state["nash_conv"].append(oracle.full_game_nash_conv(mixtures))
+        record = {"meta_strategies": {seat: dict(zip(populations[seat], map(float, s))) for seat, s in zip(seats, sigma)},
+                  "empirical_nash_conv": nash_conv(meta_game.payoffs, sigma),  # step 3
+                  "nash_conv": oracle.full_game_nash_conv(mixtures)}
+        return agents, populations, mixtures, record
+
+    def append(traces: dict[str, list], record: dict[str, Any]) -> None:
+        for key, value in record.items():
+            traces[key].append(value)
+
+    bar = tqdm(total=settings.iterations, initial=min(state["epoch"], settings.iterations), unit="epoch", desc="psro",
+               disable=not progress)
+    while not state["converged"] and state["epoch"] < settings.iterations:
+        agents, populations, mixtures, record = evaluate()
+        append(state, record)
         added = False
-        if state["epoch"] < settings.iterations:
-            for seat in seats:  # step 4
-                name, spec = oracle.best_response(seat, mixtures)
-                known = any(_spec_data(agents[member]) == _spec_data(spec) for member in populations[seat])
-                if known and settings.meta_solver == "nash":  # double oracle adds only new policies
-                    continue
-                while name in state["agents"]:
-                    name += "'"
-                state["agents"][name] = _spec_data(spec)
-                state["populations"][seat].append(name)
-                added = True
+        for seat in seats:  # step 4
+            name, spec = oracle.best_response(seat, mixtures)
+            known = any(_spec_data(agents[member]) == _spec_data(spec) for member in populations[seat])
+            if known and settings.meta_solver == "nash":  # double oracle adds only new policies
+                continue
+            while name in state["agents"]:
+                name += "'"
+            state["agents"][name] = _spec_data(spec)
+            state["populations"][seat].append(name)
+            added = True
         state["epoch"] += 1
-        state["finished"] = not added
+        state["converged"] = not added
         atomic_write_json(checkpoint_path, state)  # a rerun resumes here
         bar.update()
-        log.info("epoch %d: nash_conv %s, empirical %.3g", state["epoch"], state["nash_conv"][-1],
-                 state["empirical_nash_conv"][-1])
+        log.info("epoch %d: nash_conv %s, empirical %.3g", state["epoch"], record["nash_conv"], record["empirical_nash_conv"])
     bar.close()
 
+    # the meta-strategies of the final populations (already the last record when PSRO converged)
+    final = {key: list(state[key]) for key in ("meta_strategies", "nash_conv", "empirical_nash_conv")}
+    if not state["converged"]:
+        append(final, evaluate()[3])
     result = PSROResult(
         {seat: tuple(names) for seat, names in state["populations"].items()},
         {name: from_mapping(AgentSpec, data, name) for name, data in state["agents"].items()},
-        state["meta_strategies"][-1], tuple(state["nash_conv"]), tuple(state["empirical_nash_conv"]), state["epoch"])
-    _write_results(out, state, oracle)
+        final["meta_strategies"][-1], tuple(final["nash_conv"]), tuple(final["empirical_nash_conv"]),
+        len(final["nash_conv"]) - 1)
+    _write_results(out, state, final, oracle)
     return result
 
 
-def _write_results(out: Path, state: dict[str, Any], oracle: BestResponseOracle) -> None:
+def _write_results(out: Path, state: dict[str, Any], final: dict[str, list], oracle: BestResponseOracle) -> None:
     from aligngames.runio import atomic_write_json
     from aligngames.solvers.driver import plot_trace
 
-    solution: dict[str, Any] = {"solver": "psro", "epochs": state["epoch"], "populations": state["populations"],
-                                "agents": state["agents"], "meta_strategies": state["meta_strategies"][-1],
-                                "nash_conv": state["nash_conv"][-1], "empirical_nash_conv": state["empirical_nash_conv"][-1]}
+    solution: dict[str, Any] = {"solver": "psro", "epochs": len(final["nash_conv"]) - 1,
+                                "converged": state["converged"], "populations": state["populations"],
+                                "agents": state["agents"], "meta_strategies": final["meta_strategies"][-1],
+                                "nash_conv": final["nash_conv"][-1], "empirical_nash_conv": final["empirical_nash_conv"][-1]}
     if isinstance(oracle, ExactBestResponse):
-        final = state["meta_strategies"][-1]
-        mixtures = {seat: [(from_mapping(AgentSpec, state["agents"][name], name), p) for name, p in final[seat].items()]
+        last = final["meta_strategies"][-1]
+        mixtures = {seat: [(from_mapping(AgentSpec, state["agents"][name], name), p) for name, p in last[seat].items()]
                     for seat in oracle.seats}
         solution["action_mixtures"] = {
             seat: dict(zip(names, map(float, mixture)))
             for seat, names, mixture in zip(oracle.seats, oracle.game.action_names, oracle.profile(mixtures))}
-    trace = {"iteration": list(range(1, state["epoch"] + 1)), "nash_conv": state["nash_conv"],
-             "empirical_nash_conv": state["empirical_nash_conv"]}
+    trace = {"iteration": list(range(len(final["nash_conv"]))), "nash_conv": final["nash_conv"],
+             "empirical_nash_conv": final["empirical_nash_conv"]}
     atomic_write_json(out / "solution.json", solution)
     atomic_write_json(out / "trace.json", trace)
     plot_trace(out / "exploitability.png", trace, title="psro: NashConv of the meta-strategies")

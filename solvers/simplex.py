@@ -16,7 +16,6 @@ broadcast over leading axes, so a batch of games is one array.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
 #: Probabilities are kept at or above this floor before taking logs ("clip at a tiny floor and
 #: renormalise"), so an action whose probability underflows can still come back.
@@ -40,8 +39,8 @@ def check_distribution(policy, size: int, name: str) -> np.ndarray:
 
 def normalize_log(log_weights: np.ndarray) -> np.ndarray:
     """``softmax`` of unnormalised log-weights on the last axis, floored at :data:`PROBABILITY_FLOOR`."""
-    probabilities = np.exp(log_weights - logsumexp(log_weights, axis=-1, keepdims=True))
-    probabilities = np.maximum(probabilities, PROBABILITY_FLOOR)
+    probabilities = np.exp(log_weights - log_weights.max(axis=-1, keepdims=True))  # largest weight is 1
+    probabilities = np.maximum(probabilities / probabilities.sum(axis=-1, keepdims=True), PROBABILITY_FLOOR)
     return probabilities / probabilities.sum(axis=-1, keepdims=True)
 
 
