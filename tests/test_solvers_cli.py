@@ -22,10 +22,10 @@ def _solve(solver: str, out, *arguments: str) -> dict:
 def test_nash_and_mpo_find_the_maximal_lottery(tmp_path):
     solution = _solve("nash", tmp_path / "nash", *FOOD)
     assert solution["row"] == pytest.approx(LOTTERY, abs=1e-9) and solution["value"] == pytest.approx(0.0, abs=1e-12)
-    solution = _solve("mpo", tmp_path / "mpo", *FOOD, "--outer-steps", "1000")
+    solution = _solve("mpo", tmp_path / "mpo", *FOOD, "--outer-steps", "2000")
     assert solution["policy"] == pytest.approx(LOTTERY, abs=1e-6) and solution["exploitability"] < 1e-6
     config = yaml.safe_load((tmp_path / "mpo" / "config.yaml").read_text())
-    assert config["settings"] == {"alpha": 0.25, "eta": 1.0, "inner_steps": 10, "outer_steps": 1000}
+    assert config["settings"] == {"alpha": 0.25, "eta": 2.0, "inner_steps": 5, "outer_steps": 2000}
     assert config["game"] == {"env": "preference_game_v0", "env_kwargs": {"mode": "tabular", "scenario": "food"}}
     trace = json.loads((tmp_path / "mpo" / "trace.json").read_text())
     assert len(trace["exploitability"]) == len(trace["average_exploitability"]) == 10_000

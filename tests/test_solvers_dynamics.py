@@ -93,11 +93,11 @@ def test_mirror_descent_last_iterate_cycles_while_its_average_converges():
 
 
 def test_mpo_last_iterate_reaches_the_maximal_lottery():
-    result = mpo.solve(FOOD, alpha=0.25, eta=1.0, inner_steps=10, outer_steps=1000)
+    result = mpo.solve(FOOD, alpha=0.25, eta=2.0, inner_steps=5, outer_steps=2000)
     np.testing.assert_allclose(result.policy, FOOD_LOTTERY, atol=1e-6)
     assert result.exploitability[-1] < 1e-6
     # fixed-magnet MMD with the same alpha and budget stays at the QRE's regularisation gap
-    fixed = mmd.solve(FOOD, alpha=0.25, eta=1.0, iterations=10_000)
+    fixed = mmd.solve(FOOD, alpha=0.25, eta=2.0, iterations=10_000)
     assert fixed.exploitability[-1] > 0.01
     # the raw preference matrix gives the same run as the MatrixGame
     np.testing.assert_allclose(mpo.solve(FOOD_PREFERENCES, outer_steps=50).policy, mpo.solve(FOOD, outer_steps=50).policy)
@@ -108,7 +108,7 @@ def test_mpo_on_a_larger_cyclic_population():
     lottery = nash.maximal_lottery(2 * preferences - 1)
     assert np.count_nonzero(lottery > 1e-9) == 3
     scale = np.abs(preferences - 0.5).max()
-    result = mpo.solve(preferences, alpha=0.5 * scale, eta=0.5 / scale, inner_steps=10, outer_steps=1500,
+    result = mpo.solve(preferences, alpha=0.5 * scale, eta=1.0 / scale, inner_steps=5, outer_steps=2000,
                        track_average=False)
     assert result.exploitability[-1] < 1e-6
     np.testing.assert_allclose(result.policy, lottery, atol=1e-6)
