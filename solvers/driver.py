@@ -23,6 +23,7 @@ import argparse
 import dataclasses
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -222,6 +223,37 @@ def plot_trace(path: Path, trace: dict[str, list], title: str) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def add_solver_arguments(parser: argparse.ArgumentParser, config_class: type) -> None:
+    """The game source, ``--out`` and one flag per setting of ``config_class``."""
+    add_game_arguments(parser)
+    add_config_arguments(parser, config_class)
+
+
+def run_matrix_solver(args: argparse.Namespace, solver: str, config_class: type, run: Callable) -> int:
+    """``aligngames solve SOLVER`` for a two-player iterative solver: ``run(zero_sum_matrix, config)``
+    returns a :class:`~aligngames.solvers.results.MatrixSolverResult`."""
+    from aligngames.solvers.games import zero_sum_matrix
+
+    config = config_from_args(config_class, args)
+    source = load_game(args)
+    matrix = zero_sum_matrix(source.game, solver)
+    write_matrix_result(args.out, solver, config, source, matrix, run(matrix, config))
+    return 0
+
+
+def run_symmetric_solver(args: argparse.Namespace, solver: str, config_class: type, run: Callable) -> int:
+    """``aligngames solve SOLVER`` for a self-play solver: ``run(skew_symmetric_matrix, config)``
+    returns a :class:`~aligngames.solvers.results.SymmetricSolverResult`."""
+    from aligngames.solvers.games import skew_symmetric_matrix
+
+    config = config_from_args(config_class, args)
+    source = load_game(args)
+    matrix = skew_symmetric_matrix(source.game, solver)
+    write_symmetric_result(args.out, solver, config, source, matrix, run(matrix, config),
+                           seed=getattr(config, "seed", None))
+    return 0
 
 
 def report(out: str | Path, summary: str) -> None:

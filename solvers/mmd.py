@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aligngames.solvers import driver
 from aligngames.solvers.games import zero_sum_matrix
 from aligngames.solvers.nash import exploitability as nash_exploitability
 from aligngames.solvers.results import MatrixSolverResult
@@ -129,18 +130,9 @@ class MMDConfig:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from aligngames.solvers import driver
-
-    driver.add_game_arguments(parser)
-    driver.add_config_arguments(parser, MMDConfig)
+    driver.add_solver_arguments(parser, MMDConfig)
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from aligngames.solvers import driver
-
-    config = driver.config_from_args(MMDConfig, args)
-    source = driver.load_game(args)
-    matrix = zero_sum_matrix(source.game, "MMD")
-    result = solve(matrix.payoffs, alpha=config.alpha, eta=config.eta, iterations=config.iterations)
-    driver.write_matrix_result(args.out, "mmd", config, source, matrix, result)
-    return 0
+    return driver.run_matrix_solver(args, "mmd", MMDConfig, lambda matrix, config: solve(
+        matrix, alpha=config.alpha, eta=config.eta, iterations=config.iterations))

@@ -57,6 +57,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from aligngames.solvers import driver
 from aligngames.solvers.games import skew_symmetric_matrix
 from aligngames.solvers.results import SymmetricSolverResult, SymmetricTrace
 from aligngames.solvers.simplex import check_distribution, mirror_step, uniform
@@ -176,19 +177,9 @@ class MPOConfig:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from aligngames.solvers import driver
-
-    driver.add_game_arguments(parser)
-    driver.add_config_arguments(parser, MPOConfig)
+    driver.add_solver_arguments(parser, MPOConfig)
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from aligngames.solvers import driver
-
-    config = driver.config_from_args(MPOConfig, args)
-    source = driver.load_game(args)
-    matrix = skew_symmetric_matrix(source.game, "MPO")
-    result = solve(matrix, alpha=config.alpha, eta=config.eta, inner_steps=config.inner_steps,
-                   outer_steps=config.outer_steps)
-    driver.write_symmetric_result(args.out, "mpo", config, source, matrix, result)
-    return 0
+    return driver.run_symmetric_solver(args, "mpo", MPOConfig, lambda matrix, config: solve(
+        matrix, alpha=config.alpha, eta=config.eta, inner_steps=config.inner_steps, outer_steps=config.outer_steps))

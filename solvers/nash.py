@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aligngames.solvers import driver
 from aligngames.solvers.games import zero_sum_matrix
 
 #: From this many entries on, the interior-point method beats the dual simplex on dense games.
@@ -155,14 +156,10 @@ class NashConfig:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from aligngames.solvers import driver
-
     driver.add_game_arguments(parser)
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from aligngames.solvers import driver
-
     source = driver.load_game(args)
     solution = solve_zero_sum(source.game)
     matrix = zero_sum_matrix(source.game, "Nash LP")

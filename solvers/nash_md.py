@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aligngames.solvers import driver
 from aligngames.solvers.games import skew_symmetric_matrix
 from aligngames.solvers.results import SymmetricSolverResult, SymmetricTrace
 from aligngames.solvers.simplex import check_distribution, geometric_mixture, mirror_step, uniform
@@ -97,19 +98,10 @@ class NashMDConfig:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from aligngames.solvers import driver
-
-    driver.add_game_arguments(parser)
-    driver.add_config_arguments(parser, NashMDConfig)
+    driver.add_solver_arguments(parser, NashMDConfig)
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from aligngames.solvers import driver
-
-    config = driver.config_from_args(NashMDConfig, args)
-    source = driver.load_game(args)
-    matrix = skew_symmetric_matrix(source.game, "Nash-MD")
-    schedule = decreasing_step(config.tau, config.eta) if config.decreasing_step else config.eta
-    result = solve(matrix, tau=config.tau, iterations=config.iterations, step_schedule=schedule)
-    driver.write_symmetric_result(args.out, "nash_md", config, source, matrix, result)
-    return 0
+    return driver.run_symmetric_solver(args, "nash_md", NashMDConfig, lambda matrix, config: solve(
+        matrix, tau=config.tau, iterations=config.iterations,
+        step_schedule=decreasing_step(config.tau, config.eta) if config.decreasing_step else config.eta))

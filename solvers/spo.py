@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aligngames.seeding import make_rng
+from aligngames.solvers import driver
 from aligngames.solvers.games import skew_symmetric_matrix
 from aligngames.solvers.results import SymmetricSolverResult, SymmetricTrace
 from aligngames.solvers.simplex import normalize_log
@@ -101,18 +102,9 @@ class SPOConfig:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from aligngames.solvers import driver
-
-    driver.add_game_arguments(parser)
-    driver.add_config_arguments(parser, SPOConfig)
+    driver.add_solver_arguments(parser, SPOConfig)
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from aligngames.solvers import driver
-
-    config = driver.config_from_args(SPOConfig, args)
-    source = driver.load_game(args)
-    matrix = skew_symmetric_matrix(source.game, "SPO")
-    result = solve(matrix, eta=config.eta, iterations=config.iterations, num_samples=config.num_samples, seed=config.seed)
-    driver.write_symmetric_result(args.out, "spo", config, source, matrix, result, seed=config.seed)
-    return 0
+    return driver.run_symmetric_solver(args, "spo", SPOConfig, lambda matrix, config: solve(
+        matrix, eta=config.eta, iterations=config.iterations, num_samples=config.num_samples, seed=config.seed))
