@@ -105,6 +105,13 @@ register_env(
     "preference_game_v0", "aligngames.envs.preference_game",
     "two answers before a preference judge; tabular (cyclic annotator populations) or language mode",
 )
+register_env(
+    "cirl_v0", "aligngames.envs.cirl",
+    "assistance game: a human who knows theta and a robot that can ask (pie kitchen, cherry, tidy desk); tabular or language",
+)
+
+register_solver("assistance", "aligngames.solvers.assistance",
+                "exact POMDP solution of small assistance games (cirl_v0), with reward-learning and no-ask baselines")
 
 register_judge("features", "aligngames.judges:FeatureJudge",
                "embedded preference judge: annotator groups scoring readable answer features (offline, CPU)")
@@ -118,6 +125,10 @@ register_agent("mixed", "aligngames.agents.basic:MixedStrategyAgent",
                "tabular mixed strategy: samples an action index from fixed probabilities")
 register_agent("template", "aligngames.agents.preference:TemplateAnswerer",
                "scripted answerer for preference_game_v0 language mode, in a fixed style")
+register_agent("model_human", "aligngames.agents.assistance:ModelHuman",
+               "cirl_v0 human that answers by a human model: truthful, noisy (epsilon) or Boltzmann (beta)")
+register_agent("assistance_robot", "aligngames.solvers.assistance:AssistanceRobot",
+               "cirl_v0 robot that plays the exact solver's optimal policy for its scenario")
 register_agent("scripted", "aligngames.agents.basic:ScriptedAgent",
                "replays a fixed list of actions, one per turn (for golden transcripts)")
 
