@@ -118,7 +118,7 @@ class GreedyRevealer(Agent):
     """Tabular debate: reveals the hidden feature with the largest ``w_i x_i`` toward its answer.
 
     Args:
-        weights: the env's weights ``w`` (unit weights if omitted).
+        weights: the weights ``w`` to assume; by default those the env gives in ``info["weights"]``.
     """
 
     def __init__(self, weights: list[float] | None = None) -> None:
@@ -129,7 +129,12 @@ class GreedyRevealer(Agent):
         features = np.asarray(observation["observation"], dtype=np.float64)
         n = action_space.n
         evidence, position = features[:n], round(features[3 * n])
-        weights = self.weights if self.weights is not None else np.ones(n)
+        if self.weights is not None:
+            weights = self.weights
+        elif info and "weights" in info:
+            weights = np.asarray(info["weights"], dtype=np.float64)
+        else:
+            raise ValueError(f"agent {agent!r}: GreedyRevealer needs weights (give them, or play debate_v0 tabular mode)")
         push = weights * evidence * (1.0 if position == 0 else -1.0)  # A wants w.x up, B down
         mask = np.asarray((info or {}).get("action_mask", np.ones(n)), dtype=bool)
         push[~mask] = -np.inf

@@ -168,6 +168,13 @@ def test_illegal_actions_raise_before_anything_is_recorded():
     assert env.unwrapped.record()["arguments"] == [] and env.agent_selection == "debater_a"
 
 
+def test_mode_specific_settings_are_not_silently_ignored():
+    with pytest.raises(ValueError, match="tabular mode only"):
+        make_rules(budget=3)
+    with pytest.raises(ValueError, match="language mode only"):
+        make_rules("tabular", protocol="consultancy")
+
+
 def test_blind_protocol_with_a_fixed_judge_has_no_players():
     with pytest.raises(ValueError, match="no players"):
         aligngames.make("debate_v0", protocol="blind")

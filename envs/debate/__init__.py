@@ -78,13 +78,30 @@ def make_rules(mode: str = "language", *, protocol: str = "debate", judge: str |
                judge_kwargs: Mapping | None = None, split: str = "train", item_ids: Sequence[str] | None = None,
                rounds: int = 3, max_words: int = 150, max_argument_length: int = 1500,
                correct_position: str | None = None, consultant_position: str | None = None,
-               weights: Sequence[float] = DEFAULT_WEIGHTS, budget: int = DEFAULT_BUDGET,
-               feature_prior: float = 0.5) -> GameRules:
-    """Build the game's rules from the env's keyword arguments (see the module docstring)."""
+               weights: Sequence[float] | None = None, budget: int | None = None,
+               feature_prior: float | None = None) -> GameRules:
+    """Build the game's rules from the env's keyword arguments (see the module docstring).
+
+    ``weights``, ``budget`` and ``feature_prior`` belong to tabular mode; ``protocol``, ``judge``,
+    ``judge_kwargs``, ``item_ids`` and the positions to language mode. Giving one to the other mode is an
+    error rather than silently ignored.
+    """
     if mode == "tabular":
-        return SparseDebateRules(weights, budget=budget, feature_prior=feature_prior)
+        language_only = {"protocol": (protocol, "debate"), "judge": (judge, "quote_counting"),
+                         "judge_kwargs": (judge_kwargs, None), "item_ids": (item_ids, None),
+                         "correct_position": (correct_position, None), "consultant_position": (consultant_position, None)}
+        given = [name for name, (value, default) in language_only.items() if value != default]
+        if given:
+            raise ValueError(f"{given} apply to language mode only; tabular mode takes weights, budget and feature_prior")
+        return SparseDebateRules(DEFAULT_WEIGHTS if weights is None else weights,
+                                 budget=DEFAULT_BUDGET if budget is None else budget,
+                                 feature_prior=0.5 if feature_prior is None else feature_prior)
     if mode != "language":
         raise ValueError(f"mode must be 'language' or 'tabular', got {mode!r}")
+    given = [name for name, value in (("weights", weights), ("budget", budget), ("feature_prior", feature_prior))
+             if value is not None]
+    if given:
+        raise ValueError(f"{given} apply to tabular mode only (mode='tabular')")
     items = load_items(split, tuple(item_ids) if item_ids is not None else None)
     return DebateRules(items, protocol=protocol, judge=make_judge(judge, judge_kwargs), rounds=rounds,
                        max_words=max_words, max_argument_length=max_argument_length,

@@ -171,8 +171,8 @@ class SparseDebateRules(GameRules):
         if self.choice is not None:
             return {"verdict": self.choice, "correct_position": self.correct_position,
                     "judge_correct": self.choice == self.correct_position}
-        if agent in self.acting_agents():
-            return {"action_mask": self.action_mask()}
+        if agent in self.acting_agents():  # the rule w and the judge are common knowledge
+            return {"action_mask": self.action_mask(), "weights": self.weights.tolist()}
         return {}
 
     def render_text(self) -> str:
