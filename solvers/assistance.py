@@ -194,7 +194,7 @@ class Solution:
     human: HumanModel
     ask: str
     value: float
-    _search: _Search
+    _search: _Search = field(repr=False)
 
     def action(self, time: int, state: int, belief: Sequence[float], acted: bool = False) -> int:
         """The optimal robot action at ``(t, s, b)`` (any belief, solved on demand); -1 at the end."""
@@ -296,7 +296,7 @@ def format_plan(node: PlanNode | None, indent: int = 0) -> list[str]:
         return []
     pad = "  " * indent
     belief = ", ".join(f"{name} {p:.3f}" for name, p in node.belief.items() if p > 0)
-    lines = [f"{pad}t={node.time} {node.state:<14} belief ({belief}): {node.action}   V={node.value:.4f}"]
+    lines = [f"{pad}t={node.time} {node.state:<14} belief ({belief}): {node.action}   value-to-go {node.value:.4f}"]
     for answer, probability, child in node.branches:
         if answer is None:
             lines += format_plan(child, indent)

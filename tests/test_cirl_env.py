@@ -77,6 +77,9 @@ def test_human_away_before_feedback_time_gets_no_turn():
     assert env.infos["human"]["action_mask"].tolist() == [0, 1, 1]
     observation = env.observe("human")["observation"]
     assert observation[-3:-1].tolist() == [1.0, 0.0]  # theta = apple, one-hot
+    assert "You would like apple pie" in env.observe("human")["transcript"]
+    assert "apple pie" not in env.observe("robot")["transcript"]  # only the human knows theta
+    assert env.observe("robot")["observation"].size == env.observe("human")["observation"].size - 3
     env.step(1)
     steps = env.unwrapped.record()["steps"]
     assert [step["human"] for step in steps] == [None, None, "apple"]

@@ -219,3 +219,11 @@ def test_golden_consultancy_episode_with_a_seated_judge():
                           judge="player", render_mode="ansi")
     players = {"consultant": QuoteDebater(), "judge": ScriptedAgent(["Having read the quotes, Answer: A"])}
     check_golden("debate_consultancy_seated_judge.txt", play_and_transcribe(env, players, seed=5))
+
+
+def test_golden_sparse_evidence_debate():
+    from aligngames.agents.debate import GreedyRevealer
+
+    env = aligngames.make("debate_v0", mode="tabular", render_mode="ansi")
+    players = {"debater_a": GreedyRevealer(), "debater_b": GreedyRevealer()}
+    check_golden("debate_sparse_tabular.txt", play_and_transcribe(env, players, seed=4))

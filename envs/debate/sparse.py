@@ -165,7 +165,10 @@ class SparseDebateRules(GameRules):
             mask[feature], values[feature] = 1.0, value
         features = np.concatenate([self.evidence.astype(np.float64), mask, values,
                                    [SEATS.index(agent), self.budget - len(self.order)]]).astype(np.float32)
-        return {"observation": features, "transcript": sanitize(self.render_text(), self.transcript_length)}
+        evidence = ", ".join(f"{value:+d}" for value in self.evidence.tolist())
+        text = (f"You are {agent} and argue {POSITIONS[SEATS.index(agent)]}. Evidence (the judge sees only what is "
+                f"revealed): x = [{evidence}]. Reveal one feature per turn by its index.\n" + self.render_text())
+        return {"observation": features, "transcript": sanitize(text, self.transcript_length)}
 
     def agent_info(self, agent: str) -> dict[str, Any]:
         if self.choice is not None:
