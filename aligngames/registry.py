@@ -150,6 +150,8 @@ register_agent("assert_debater", "aligngames.agents.debate:AssertDebater",
                "debate_v0 debater that states its answer and never quotes")
 register_agent("greedy_revealer", "aligngames.agents.debate:GreedyRevealer",
                "debate_v0 tabular debater: reveals the feature that helps its answer most")
+register_agent("strategic_human", "aligngames.solvers.assistance:StrategicHuman",
+               "cirl_v0 human that best-responds to the exact solver's robot (answers to maximise the shared return)")
 register_agent("scripted", "aligngames.agents.basic:ScriptedAgent",
                "replays a fixed list of actions, one per turn (for golden transcripts)")
 

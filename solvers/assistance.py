@@ -233,8 +233,11 @@ class Solution:
         return node
 
 
-def solve(problem: AssistanceProblem, human: HumanModel | None = None, *, ask: str = "anytime") -> Solution:
-    """Solve ``problem`` exactly for a robot that plans with human model ``human`` (truthful by default)."""
+def solve(problem: AssistanceProblem | str, human: HumanModel | None = None, *, ask: str = "anytime") -> Solution:
+    """Solve ``problem`` (or a scenario by name, with its defaults) exactly, for a robot that plans with
+    human model ``human`` (truthful by default)."""
+    if isinstance(problem, str):
+        problem = build(problem)
     human = human or HumanModel("truthful")
     search = _Search(problem, human, ask)
     value = search.value(0, problem.initial_state, problem.prior.copy(), False)
@@ -246,6 +249,55 @@ def value_of_assistance(problem: AssistanceProblem, human: HumanModel | None = N
     return {ask: solve(problem, human, ask=ask).value for ask in ASK_RULES}
 
 
+class _Evaluation:
+    """Exact returns of a solved robot policy against an actual human who knows theta."""
+
+    def __init__(self, solution: Solution, human: HumanModel | str) -> None:
+        self.strategic = human == "strategic"
+        if not self.strategic and not isinstance(human, HumanModel):
+            raise ValueError(f"human must be a HumanModel or 'strategic', got {human!r}")
+        self.solution = solution
+        self.problem = solution.problem
+        self.actual = None if self.strategic else answer_probabilities(self.problem, human)
+        self.assumed = solution._search.probabilities  # the robot's model, for its belief updates
+        self.world_actions = solution._search.world_actions
+        self._memo: dict[tuple, float] = {}
+
+    def continuation(self, time: int, state: int, belief: np.ndarray, acted: bool, theta: int,
+                     action: int, answer: int) -> float:
+        """Reward now plus the discounted return after the human gives ``answer`` to robot ``action``."""
+        problem = self.problem
+        updated = posterior(belief, self.assumed[:, action, answer])[1]
+        next_state = int(problem.next_state[state, action, answer])
+        next_acted = acted or bool(self.world_actions[action])
+        return (problem.reward[theta, state, action, answer]
+                + problem.discount * self.expected(time + 1, next_state, updated, next_acted, theta))
+
+    def best_answer(self, time: int, state: int, belief: np.ndarray, acted: bool, theta: int, action: int) -> int:
+        """The strategic human's answer: the one with the highest continuation (lowest index on ties)."""
+        answers = np.flatnonzero(self.problem.answers[action])
+        values = [self.continuation(time, state, belief, acted, theta, action, int(a)) for a in answers]
+        return int(answers[int(np.argmax(np.array(values) > max(values) - TIE_TOLERANCE))])
+
+    def expected(self, time: int, state: int, belief: np.ndarray, acted: bool, theta: int) -> float:
+        problem = self.problem
+        if time >= problem.horizon or problem.terminal[state]:
+            return 0.0
+        key = (time, state, _belief_key(belief), acted, theta)
+        if key not in self._memo:
+            action = self.solution.action(time, state, belief, acted)
+            if not problem.human_acts(time, action):
+                total = self.continuation(time, state, belief, acted, theta, action, NOOP)
+            elif self.strategic:
+                answer = self.best_answer(time, state, belief, acted, theta, action)
+                total = self.continuation(time, state, belief, acted, theta, action, answer)
+            else:
+                total = sum(p * self.continuation(time, state, belief, acted, theta, action, answer)
+                            for answer, p in enumerate(self.actual[theta, action]) if p > 0)
+            self._memo[key] = float(total)
+        return self._memo[key]
+
+
 def evaluate(solution: Solution, human: HumanModel | str) -> float:
     """The exact expected discounted return of ``solution``'s robot against ``human``.
 
@@ -253,40 +305,9 @@ def evaluate(solution: Solution, human: HumanModel | str) -> float:
     ``"strategic"``: a human who knows theta and the robot's policy and answers to maximise the
     shared return.
     """
+    evaluation = _Evaluation(solution, human)
     problem = solution.problem
-    strategic = human == "strategic"
-    if not strategic and not isinstance(human, HumanModel):
-        raise ValueError(f"human must be a HumanModel or 'strategic', got {human!r}")
-    actual = None if strategic else answer_probabilities(problem, human)
-    assumed = solution._search.probabilities
-    world_actions = solution._search.world_actions
-    memo: dict[tuple, float] = {}
-
-    def expected(time: int, state: int, belief: np.ndarray, acted: bool, theta: int) -> float:
-        if time >= problem.horizon or problem.terminal[state]:
-            return 0.0
-        key = (time, state, _belief_key(belief), acted, theta)
-        if key in memo:
-            return memo[key]
-        action = solution.action(time, state, belief, acted)
-        next_acted = acted or bool(world_actions[action])
-
-        def continuation(answer: int) -> float:
-            updated = posterior(belief, assumed[:, action, answer])[1]
-            next_state = int(problem.next_state[state, action, answer])
-            return (problem.reward[theta, state, action, answer]
-                    + problem.discount * expected(time + 1, next_state, updated, next_acted, theta))
-
-        if not problem.human_acts(time, action):
-            total = continuation(NOOP)
-        elif strategic:
-            total = max(continuation(answer) for answer in np.flatnonzero(problem.answers[action]))
-        else:
-            total = sum(p * continuation(answer) for answer, p in enumerate(actual[theta, action]) if p > 0)
-        memo[key] = float(total)
-        return float(total)
-
-    return float(sum(problem.prior[theta] * expected(0, problem.initial_state, problem.prior.copy(), False, theta)
+    return float(sum(problem.prior[theta] * evaluation.expected(0, problem.initial_state, problem.prior.copy(), False, theta)
                      for theta in range(len(problem.thetas)) if problem.prior[theta] > 0))
 
 
@@ -370,6 +391,43 @@ class AssistanceRobot(Agent):
         return {"class": "AssistanceRobot", **self.settings}
 
 
+class StrategicHuman(Agent):
+    """Plays the ``human`` seat of ``cirl_v0`` (tabular) as a best response to a solved robot.
+
+    It knows theta and the robot's policy (the exact solution for the same settings and the robot's
+    human model) and gives the answer that maximises the shared return, reading the robot's belief
+    from the answer counts in its observation. Against that robot it earns ``evaluate(solution,
+    "strategic")``.
+
+    Args: as :class:`AssistanceRobot` (the robot it answers).
+    """
+
+    def __init__(self, scenario: str = "meal_choice", feedback_time: int | None = None, horizon: int | None = None,
+                 discount: float | None = None, human: str = "truthful", epsilon: float = 0.0, beta: float = 1.0,
+                 ask: str = "anytime") -> None:
+        super().__init__()
+        self.robot = AssistanceRobot(scenario, feedback_time, horizon, discount, human, epsilon, beta, ask)
+        self.evaluation = _Evaluation(self.robot.solution, "strategic")
+
+    def act(self, observation, agent, action_space, info=None):
+        problem = self.robot.problem
+        if not hasattr(action_space, "n"):
+            raise ValueError(f"agent {agent!r}: StrategicHuman plays tabular mode")
+        features = np.asarray(observation["observation"], dtype=np.float64)
+        num_states, num_thetas = len(problem.states), len(problem.thetas)
+        questions = self.robot._questions
+        time, acted = round(features[0]), bool(features[2] > 0.5)
+        state = int(np.argmax(features[3:3 + num_states]))
+        tail = features[-(num_thetas + len(questions)):]
+        theta = int(np.argmax(tail[:num_thetas]))
+        action = questions[int(np.argmax(tail[num_thetas:]))]  # the pending question
+        belief = self.robot.solution.belief_after(self.robot._answers(features, {}, language=False))
+        return self.evaluation.best_answer(time, state, belief, acted, theta, action)
+
+    def describe(self):
+        return {"class": "StrategicHuman", "robot": self.robot.describe()}
+
+
 def interpret_answer(text: str, names: Sequence[str]) -> int | None:
     """The index of the one answer name (other than ``noop``) that ``text`` mentions as a word, else None."""
     words = set(re.findall(r"[a-z]+", text.lower()))
@@ -428,5 +486,17 @@ def _plan_json(node: PlanNode | None) -> dict[str, Any] | None:
                          for answer, p, child in node.branches]}
 
 
-__all__ = ["ASK_RULES", "AssistanceRobot", "PlanNode", "Solution", "answer_probabilities", "evaluate",
-           "format_plan", "interpret_answer", "posterior", "solve", "value_of_assistance"]
+__all__ = [
+    "ASK_RULES",
+    "AssistanceRobot",
+    "PlanNode",
+    "Solution",
+    "StrategicHuman",
+    "answer_probabilities",
+    "evaluate",
+    "format_plan",
+    "interpret_answer",
+    "posterior",
+    "solve",
+    "value_of_assistance",
+]

@@ -10,7 +10,7 @@ import aligngames
 from aligngames.agents.assistance import ModelHuman
 from aligngames.agents.basic import ScriptedAgent
 from aligngames.envs.cirl import parse_command, scenarios
-from aligngames.solvers.assistance import AssistanceRobot, solve
+from aligngames.solvers.assistance import AssistanceRobot, StrategicHuman, evaluate, solve
 
 
 def _play(env, robot, human, seed=0):
@@ -169,3 +169,18 @@ def test_golden_tabular_episode_with_the_solver_robot():
     env = aligngames.make("cirl_v0", scenario="tidy_desk", render_mode="ansi")
     players = {"robot": AssistanceRobot("tidy_desk"), "human": ModelHuman("noisy", epsilon=0.2)}
     check_golden("cirl_tidy_desk_tabular.txt", play_and_transcribe(env, players, seed=3))
+
+
+def test_strategic_human_in_the_env_earns_the_solver_evaluation():
+    """A robot that planned for a noisy human, answered by the strategic human of the solver."""
+    from aligngames.agents.assistance import HumanModel
+
+    settings = {"scenario": "meal_choice", "feedback_time": 0, "human": "noisy", "epsilon": 0.3}
+    robot, human = AssistanceRobot(**settings), StrategicHuman(**settings)
+    problem = scenarios.meal_choice(feedback_time=0)
+    total = 0.0
+    for theta, weight in zip(problem.thetas, problem.prior):
+        env = aligngames.make("cirl_v0", scenario="meal_choice", feedback_time=0, theta=theta)
+        total += weight * _play(env, robot, human)["discounted_return"]
+    expected = evaluate(solve(problem, HumanModel("noisy", epsilon=0.3)), "strategic")
+    assert total == pytest.approx(expected, abs=1e-12)
