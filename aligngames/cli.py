@@ -104,7 +104,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
 def _cmd_tournament(args: argparse.Namespace) -> int:
     from aligngames.tournament import TournamentConfig, run_tournament
 
-    config = TournamentConfig.from_yaml(args.config, seed=args.seed)
+    config = TournamentConfig.from_yaml(args.config, seed=args.seed, backend=args.backend)
     out = run_tournament(config, args.out, workers=args.workers, progress=not args.quiet)
     print(f"report: {out / 'report.md'}")
     return 0
@@ -151,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     tournament.add_argument("--out", required=True, help="run folder (an existing one is resumed)")
     tournament.add_argument("--seed", type=int, default=None, help="override the config's seed")
     tournament.add_argument("--workers", type=int, default=1, help="local worker processes (results do not depend on it)")
+    tournament.add_argument("--backend", choices=["local", "ray"], default=None,
+                            help="override the config's backend (results are the same)")
     tournament.add_argument("--quiet", action="store_true", help="no progress bar")
     tournament.set_defaults(run=_cmd_tournament)
 

@@ -105,9 +105,31 @@ register_env(
     "preference_game_v0", "aligngames.envs.preference_game",
     "two answers before a preference judge; tabular (cyclic annotator populations) or language mode",
 )
+register_env(
+    "cirl_v0", "aligngames.envs.cirl",
+    "assistance game: a human who knows theta and a robot that can ask (pie kitchen, cherry, tidy desk); tabular or language",
+)
+
+register_env(
+    "debate_v0", "aligngames.envs.debate",
+    "debate with verified quotes (debate, consultancy, blind judge) on fictional-entity passages; sparse-evidence tabular mode",
+)
+
+register_solver("assistance", "aligngames.solvers.assistance",
+                "exact POMDP solution of small assistance games (cirl_v0), with reward-learning and no-ask baselines")
+
+register_solver("sparse_debate", "aligngames.solvers.sparse_debate",
+                "exact minimax value of sparse-evidence debate (debate_v0 tabular): the honest debater's advantage")
+
+register_solver("debate_eval", "aligngames.solvers.debate_eval",
+                "debate_v0 judge accuracy per protocol (positions swapped, bootstrap CIs) and debater Elo")
 
 register_judge("features", "aligngames.judges:FeatureJudge",
                "embedded preference judge: annotator groups scoring readable answer features (offline, CPU)")
+register_judge("quote_counting", "aligngames.envs.debate.judges:QuoteCountingJudge",
+               "debate judge: counts verified quotes that contain each side's answer, minus unverified ones (transparent)")
+register_judge("agent_judge", "aligngames.envs.debate.judges:agent_judge",
+               "debate judge played by any registered agent (e.g. an LLM); replies parsed strictly, invalid ones recorded")
 register_judge("reward_model", "aligngames.judges:RewardModelJudge",
                "preference from a local HF reward model: sigmoid(r(a) - r(b))")
 
@@ -118,6 +140,18 @@ register_agent("mixed", "aligngames.agents.basic:MixedStrategyAgent",
                "tabular mixed strategy: samples an action index from fixed probabilities")
 register_agent("template", "aligngames.agents.preference:TemplateAnswerer",
                "scripted answerer for preference_game_v0 language mode, in a fixed style")
+register_agent("model_human", "aligngames.agents.assistance:ModelHuman",
+               "cirl_v0 human that answers by a human model: truthful, noisy (epsilon) or Boltzmann (beta)")
+register_agent("assistance_robot", "aligngames.solvers.assistance:AssistanceRobot",
+               "cirl_v0 robot that plays the exact solver's optimal policy for its scenario")
+register_agent("quote_debater", "aligngames.agents.debate:QuoteDebater",
+               "debate_v0 debater that quotes the passage (strategy=quote) or rewrites a sentence (strategy=fabricate)")
+register_agent("assert_debater", "aligngames.agents.debate:AssertDebater",
+               "debate_v0 debater that states its answer and never quotes")
+register_agent("greedy_revealer", "aligngames.agents.debate:GreedyRevealer",
+               "debate_v0 tabular debater: reveals the feature that helps its answer most")
+register_agent("strategic_human", "aligngames.solvers.assistance:StrategicHuman",
+               "cirl_v0 human that best-responds to the exact solver's robot (answers to maximise the shared return)")
 register_agent("scripted", "aligngames.agents.basic:ScriptedAgent",
                "replays a fixed list of actions, one per turn (for golden transcripts)")
 

@@ -125,7 +125,8 @@ def _draw_heatmap(run_dir: Path, data: dict) -> Path | None:
     axes.set_yticks(range(len(rows)), rows)
     for i, j in itertools.product(range(len(rows)), range(len(cols))):
         if not np.isnan(table[i, j]):
-            axes.text(j, i, f"{table[i, j]:+.2f}", ha="center", va="center", fontsize=8)
+            color = "white" if abs(table[i, j]) > 0.6 * limit else "black"  # readable on dark cells
+            axes.text(j, i, f"{table[i, j]:+.2f}", ha="center", va="center", fontsize=8, color=color)
     axes.set_title(title)
     figure.colorbar(image, ax=axes, shrink=0.8)
     figure.tight_layout()

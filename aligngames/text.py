@@ -116,6 +116,6 @@ def check_discrete_action(action: object, space: spaces.Discrete, agent: str,
             f"{space.start + space.n - 1}"
         )
     if action_mask is not None and not action_mask[index - space.start]:
-        legal = [int(i) + space.start for i in np.flatnonzero(action_mask)]
+        legal = [int(i) + int(space.start) for i in np.flatnonzero(action_mask)]
         raise ValueError(f"agent {agent!r}: action {index} is masked out; legal actions are {legal}")
     return index

@@ -26,6 +26,7 @@ import dataclasses
 import itertools
 import json
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,9 @@ log = logging.getLogger(__name__)
 
 MATCHES_FILE = "matches.jsonl"
 PAYOFFS_FILE = "payoffs.json"
+BACKENDS = ("local", "ray")
+#: Config keys that choose where matches run, not what they compute: a run may resume with others.
+EXECUTION_KEYS = frozenset({"backend", "ray_address"})
 
 
 @dataclass(frozen=True)
@@ -74,8 +78,10 @@ class TournamentConfig:
         seats: which pool agents play each seat (default: every agent in every seat).
         episodes: episodes per match.
         seed: the run seed; every random decision derives from it.
-        batch_size: env copies advanced together within a match (agents answer them in one batch);
-            results do not depend on it.
+        batch_size: env copies advanced together within a match (agents answer them in one batch).
+        backend: ``"local"`` (this process, or a local process pool with ``--workers``) or ``"ray"``
+            (each match is a Ray task); the results are the same either way.
+        ray_address: the Ray cluster to join (default: ``RAY_ADDRESS``, else a local Ray instance).
     """
 
     env: str
@@ -85,6 +91,8 @@ class TournamentConfig:
     episodes: int = 10
     seed: int = 0
     batch_size: int = 16
+    backend: str = "local"
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         if self.env not in registry.ENVS:
@@ -100,6 +108,8 @@ class TournamentConfig:
         if self.batch_size < 1:
             raise ValueError(f"key 'batch_size': expected a positive integer, got {self.batch_size}")
         check_seed(self.seed, "key 'seed'")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"key 'backend': expected one of {list(BACKENDS)}, got {self.backend!r}")
         for seat, pool in (self.seats or {}).items():
             unknown = [name for name in pool if name not in self.agents]
             if unknown:
@@ -186,7 +196,7 @@ def _check_existing(out: Path, resolved: TournamentConfig) -> None:
         return
     stored = load_yaml(stored_path)
     current = to_mapping(resolved)
-    differing = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
+    differing = sorted(k for k in (set(stored) | set(current)) - EXECUTION_KEYS if stored.get(k) != current.get(k))
     if differing:
         raise ConfigError(
             f"{out} already holds a run with a different config (keys {differing} differ); "
@@ -244,32 +254,61 @@ def run_tournament(config: TournamentConfig, out: str | Path, *, workers: int = 
 
 def _play(config: TournamentConfig, todo: list[Match], workers: int, progress: bool,
           already: int) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Yield ``(matches.jsonl line, transcript lines)`` for each match of ``todo`` as it finishes."""
     from tqdm.auto import tqdm
 
     bar = tqdm(total=already + len(todo), initial=already, unit="match", desc="tournament", disable=not progress)
     try:
-        if workers == 1 or len(todo) <= 1:
-            for match in todo:
-                yield play_match(config, match)
-                bar.update()
-            return
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        data = to_mapping(config)
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [pool.submit(_play_match_in_worker, data, match.index) for match in todo]
-            try:
-                for future in as_completed(futures):
-                    yield future.result()
-                    bar.update()
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+        if config.backend == "ray":
+            results = _play_with_ray(config, todo, workers)
+        elif workers == 1 or len(todo) <= 1:
+            results = (play_match(config, match) for match in todo)
+        else:
+            results = _play_with_processes(config, todo, workers)
+        for result in results:
+            yield result
+            bar.update()
     finally:
         bar.close()
+
+
+def _play_with_processes(config: TournamentConfig, todo: list[Match], workers: int):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    data = to_mapping(config)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_play_match_in_worker, data, match.index) for match in todo]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _play_with_ray(config: TournamentConfig, todo: list[Match], workers: int):
+    """Each match is a Ray task. The cluster is ``config.ray_address``, else ``RAY_ADDRESS``, else a
+    local Ray instance with ``workers`` CPUs. Cluster nodes need aligngames installed."""
+    import ray
+
+    address = config.ray_address or os.environ.get("RAY_ADDRESS")
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    try:
+        task = ray.remote(_play_match_in_worker)
+        data = to_mapping(config)
+        pending = [task.remote(data, match.index) for match in todo]
+        while pending:
+            finished, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(finished[0])
+    finally:
+        if started_here:
+            ray.shutdown()
 
 
 # --- payoffs ------------------------------------------------------------------------------------
