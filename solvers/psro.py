@@ -527,7 +527,7 @@ def run_cli(args: argparse.Namespace) -> int:
             "populations": [[n[a] for a in population] for population, n in zip(result.populations, names)],
             "nash_conv": float(result.nash_conv[-1]),
         }
-        trace = {"iteration": list(range(1, len(result.nash_conv) + 1)), "nash_conv": [float(v) for v in result.nash_conv]}
+        trace = {"iteration": list(range(len(result.nash_conv))), "nash_conv": [float(v) for v in result.nash_conv]}  # epoch 0: the initial actions
         driver.write_run(args.out, "psro", settings, source, solution, trace, seed=settings.seed)
         driver.report(args.out, f"NashConv of the final meta-strategies {solution['nash_conv']:.3g}")
         return 0
