@@ -155,6 +155,16 @@ register_agent("strategic_human", "aligngames.solvers.assistance:StrategicHuman"
 register_agent("scripted", "aligngames.agents.basic:ScriptedAgent",
                "replays a fixed list of actions, one per turn (for golden transcripts)")
 
+register_solver("nash", "aligngames.solvers.nash", "zero-sum Nash equilibrium by LP (HiGHS); maximal lotteries")
+register_solver("mmd", "aligngames.solvers.mmd",
+                "magnetic mirror descent (alpha=0: mirror descent); last iterate -> logit QRE")
+register_solver("mpo", "aligngames.solvers.mpo",
+                "magnetic preference optimization: MMD with the magnet reset to the policy; last iterate -> Nash")
+register_solver("nash_md", "aligngames.solvers.nash_md", "Nash-MD (Munos et al.): regularised self-play baseline")
+register_solver("spo", "aligngames.solvers.spo", "self-play preference optimization (Swamy et al.), sampled win rates")
+register_solver("psro", "aligngames.solvers.psro",
+                "policy-space response oracles with nash / uniform / prd meta-solvers; resumable")
+
 
 # --- public helpers ---------------------------------------------------------------------------
 

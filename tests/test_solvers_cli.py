@@ -1,0 +1,70 @@
+"""``aligngames solve ...`` end to end: every solver on the food scenario (whose maximal lottery is
+(0.5, 0.2, 0.3)) and on a tournament's meta-game, with the run folder each writes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from aligngames.cli import main
+
+FOOD = ["--env", "preference_game_v0", "-e", "mode=tabular", "-e", "scenario=food"]
+LOTTERY = {"burger": 0.5, "sushi": 0.2, "pasta": 0.3}
+
+
+def _solve(solver: str, out, *arguments: str) -> dict:
+    assert main(["solve", solver, *arguments, "--out", str(out)]) == 0
+    return json.loads((out / "solution.json").read_text())
+
+
+def test_nash_and_mpo_find_the_maximal_lottery(tmp_path):
+    solution = _solve("nash", tmp_path / "nash", *FOOD)
+    assert solution["row"] == pytest.approx(LOTTERY, abs=1e-9) and solution["value"] == pytest.approx(0.0, abs=1e-12)
+    solution = _solve("mpo", tmp_path / "mpo", *FOOD, "--outer-steps", "2000")
+    assert solution["policy"] == pytest.approx(LOTTERY, abs=1e-6) and solution["exploitability"] < 1e-6
+    config = yaml.safe_load((tmp_path / "mpo" / "config.yaml").read_text())
+    assert config["settings"] == {"alpha": 0.25, "eta": 2.0, "inner_steps": 5, "outer_steps": 2000}
+    assert config["game"] == {"env": "preference_game_v0", "env_kwargs": {"mode": "tabular", "scenario": "food"}}
+    trace = json.loads((tmp_path / "mpo" / "trace.json").read_text())
+    assert len(trace["exploitability"]) == len(trace["average_exploitability"]) == 10_000
+    for name in ("manifest.json", "exploitability.png"):
+        assert (tmp_path / "mpo" / name).exists()
+
+
+def test_settings_from_yaml_and_flags(tmp_path):
+    (tmp_path / "mmd.yaml").write_text("alpha: 0.0\neta: 0.5\niterations: 200\n")
+    _solve("mmd", tmp_path / "mmd", *FOOD, "--config", str(tmp_path / "mmd.yaml"), "--iterations", "300")
+    settings = yaml.safe_load((tmp_path / "mmd" / "config.yaml").read_text())["settings"]
+    assert settings == {"alpha": 0.0, "eta": 0.5, "iterations": 300}
+    assert len(json.loads((tmp_path / "mmd" / "trace.json").read_text())["exploitability"]) == 300
+
+
+def test_every_solver_on_a_tournament_meta_game(tmp_path):
+    (tmp_path / "tournament.yaml").write_text(yaml.safe_dump({
+        "env": "preference_game_v0", "env_kwargs": {"mode": "tabular", "scenario": "food"}, "episodes": 2, "seed": 0,
+        "agents": {"burger": {"type": "constant", "kwargs": {"action": 0}},
+                   "sushi": {"type": "constant", "kwargs": {"action": 1}},
+                   "pasta": {"type": "constant", "kwargs": {"action": 2}}},
+    }))
+    assert main(["tournament", str(tmp_path / "tournament.yaml"), "--out", str(tmp_path / "tour"), "--quiet"]) == 0
+    payoffs = ["--payoffs", str(tmp_path / "tour")]
+    assert _solve("nash", tmp_path / "nash", *payoffs)["row"] == pytest.approx(LOTTERY, abs=1e-9)
+    assert _solve("psro", tmp_path / "psro", *payoffs)["strategies"][0] == pytest.approx(LOTTERY, abs=1e-9)
+    assert _solve("mpo", tmp_path / "mpo", *payoffs)["policy"] == pytest.approx(LOTTERY, abs=1e-6)
+    for solver in ("mmd", "nash_md", "spo"):
+        solution = _solve(solver, tmp_path / solver, *payoffs, "--iterations", "100")
+        assert solution["average_exploitability"] < 0.5  # NashConv of a 3-answer preference game is at most 0.5
+
+
+def test_psro_over_the_env_and_clear_errors(tmp_path, capsys):
+    solution = _solve("psro", tmp_path / "psro", *FOOD, "--episodes", "2", "--initial", "player_1=constant:action=1")
+    assert solution["action_mixtures"]["player_0"] == pytest.approx(LOTTERY, abs=1e-9)
+    assert solution["populations"]["player_1"][0] == "player_1.initial"
+    assert solution["agents"]["player_1.initial"] == {"type": "constant", "kwargs": {"action": 1}}
+    assert main(["solve", "nash", "--env", "preference_game_v0", "--out", str(tmp_path / "x")]) == 2
+    assert "mode='tabular'" in capsys.readouterr().err
+    assert main(["solve", "mpo", "--env", "preference_game_v0", "-e", "mode=tabular", "--alpha", "-1",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "alpha > 0" in capsys.readouterr().err

@@ -1,0 +1,130 @@
+"""Nash LP, exploitability and maximal lotteries against hand-derived answers, pref_voting and OpenSpiel."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+import aligngames
+from aligngames.game import Dynamics, GameInfo, MatrixGame, Utility
+from aligngames.solvers import nash
+
+MATCHING_PENNIES = np.array([[1.0, -1.0], [-1.0, 1.0]])
+RPS = np.array([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]])
+# Rock beats scissors by 2; paper beats rock and scissors beats paper by 1. For the skew-symmetric
+# cycle [[0, -a, b], [a, 0, -c], [-b, c, 0]] the equilibrium is (c, b, a) / (a + b + c) = (1, 2, 1) / 4.
+PERTURBED_RPS = np.array([[0.0, -1.0, 2.0], [1.0, 0.0, -1.0], [-2.0, 1.0, 0.0]])
+# Interior 2x2: x = 3/7 makes the column player indifferent (3x - 2(1-x) = -x + (1-x)), y = 2/7 makes
+# the row player indifferent (3y - (1-y) = -2y + (1-y)); value 3 * 2/7 - 5/7 = 1/7.
+INTERIOR_2X2 = np.array([[3.0, -1.0], [-2.0, 1.0]])
+
+
+@pytest.mark.parametrize(("payoffs", "row", "col", "value"), [
+    (MATCHING_PENNIES, [0.5, 0.5], [0.5, 0.5], 0.0),
+    (RPS, [1 / 3] * 3, [1 / 3] * 3, 0.0),
+    (PERTURBED_RPS, [0.25, 0.5, 0.25], [0.25, 0.5, 0.25], 0.0),
+    (INTERIOR_2X2, [3 / 7, 4 / 7], [2 / 7, 5 / 7], 1 / 7),
+    # column 2 is dominated for the minimiser; the row player's maximin is the pure second row
+    (np.array([[1.0, 0.0, 5.0], [2.0, 3.0, 4.0]]), [0.0, 1.0], [1.0, 0.0, 0.0], 2.0),
+], ids=["matching_pennies", "rps", "perturbed_rps", "interior_2x2", "dominated_2x3"])
+def test_known_equilibria(payoffs, row, col, value):
+    solution = nash.solve_zero_sum(payoffs)
+    np.testing.assert_allclose(solution.row, row, atol=1e-9)
+    np.testing.assert_allclose(solution.col, col, atol=1e-9)
+    assert solution.value == pytest.approx(value, abs=1e-9)
+    assert nash.exploitability(payoffs, solution.row, solution.col) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_exploitability_by_hand():
+    # row plays rock, column plays (1/2 rock, 1/2 paper): A col = (-1/2, 1/2, 0) so max 1/2;
+    # row^T A = (0, -1, 1) so min -1: NashConv = 1/2 - (-1) = 3/2.
+    assert nash.exploitability(RPS, [1, 0, 0], [0.5, 0.5, 0]) == pytest.approx(1.5)
+    batch = np.stack([RPS, MATCHING_PENNIES[[0, 1, 1]][:, [0, 1, 1]]])  # two 3x3 games in one array
+    rows = np.array([[1.0, 0, 0], [1 / 3] * 3])
+    cols = np.array([[0.5, 0.5, 0], [1 / 3] * 3])
+    gaps = nash.exploitability(batch, rows, cols)
+    assert gaps.shape == (2,)
+    assert gaps[0] == pytest.approx(1.5)
+    assert gaps[1] == pytest.approx(nash.exploitability(batch[1], rows[1], cols[1]))
+
+
+def test_large_random_game_is_an_equilibrium():
+    payoffs = np.random.default_rng(0).uniform(-1, 1, (120, 90))
+    solution = nash.solve_zero_sum(payoffs)
+    assert nash.exploitability(payoffs, solution.row, solution.col) < 1e-9
+    assert solution.row @ payoffs @ solution.col == pytest.approx(solution.value, abs=1e-9)
+
+
+def test_constant_sum_and_constant_games():
+    shifted = MatrixGame(np.stack([INTERIOR_2X2 + 1.0, 1.0 - INTERIOR_2X2]),
+                         GameInfo(2, Utility.CONSTANT_SUM, Dynamics.SIMULTANEOUS, constant_sum=2.0))
+    solution = nash.solve_zero_sum(shifted)
+    assert solution.value == pytest.approx(1 / 7 + 1.0)
+    np.testing.assert_allclose(solution.row, [3 / 7, 4 / 7], atol=1e-9)
+    flat = nash.solve_zero_sum(np.full((2, 3), 0.25))
+    assert flat.value == 0.25
+
+
+def test_refuses_games_it_does_not_apply_to():
+    general = MatrixGame(np.stack([INTERIOR_2X2, INTERIOR_2X2]), GameInfo(2, Utility.GENERAL_SUM, Dynamics.SIMULTANEOUS))
+    with pytest.raises(ValueError, match=r"two-player zero-sum or constant-sum.*general_sum"):
+        nash.solve_zero_sum(general)
+    with pytest.raises(ValueError, match="general-sum"):
+        nash.solve_zero_sum(np.stack([INTERIOR_2X2, INTERIOR_2X2]))
+    three = MatrixGame(np.zeros((3, 2, 2, 2)), GameInfo(3, Utility.ZERO_SUM, Dynamics.SIMULTANEOUS))
+    with pytest.raises(ValueError, match="3 players"):
+        nash.solve_zero_sum(three)
+    with pytest.raises(ValueError, match="skew-symmetric"):
+        nash.maximal_lottery(INTERIOR_2X2)
+
+
+def test_food_scenario_maximal_lottery_by_hand():
+    # margins: burger beats sushi by 0.3, sushi beats pasta by 0.5, pasta beats burger by 0.2; in a
+    # 3-cycle each answer's weight is the margin of the edge it is not part of: (0.5, 0.2, 0.3).
+    game = aligngames.make("preference_game_v0", mode="tabular", scenario="food").unwrapped.matrix_game()
+    lottery = nash.maximal_lottery(2.0 * game.row_payoffs)  # row payoffs P - 1/2, margins 2P - 1
+    np.testing.assert_allclose(lottery, [0.5, 0.2, 0.3], atol=1e-9)
+    assert game.action_names[0] == ("burger", "sushi", "pasta")
+
+
+def test_maximal_lottery_matches_pref_voting():
+    from pref_voting.profiles import Profile
+    from pref_voting.voting_methods import maximal_lottery
+
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        num_candidates = int(rng.integers(3, 7))
+        rankings = [list(rng.permutation(num_candidates)) for _ in range(9)]
+        counts = [int(c) for c in rng.integers(1, 6, size=9)]
+        if sum(counts) % 2 == 0:
+            counts[0] += 1  # an odd number of strict voters makes the maximal lottery unique
+        profile = Profile(rankings, rcounts=counts)
+        margins = np.array([[profile.margin(a, b) for b in range(num_candidates)] for a in range(num_candidates)], float)
+        expected = maximal_lottery(profile)
+        ours = nash.maximal_lottery(margins)
+        np.testing.assert_allclose(ours, [expected.get(c, 0.0) for c in range(num_candidates)], atol=1e-7)
+
+
+def _openspiel_lp_missing() -> str | None:
+    for module in ("cvxpy", "ecos"):
+        if importlib.util.find_spec(module) is None:
+            return f"OpenSpiel's LP solver needs {module}: pip install -e '.[bench]'"
+    return None
+
+
+@pytest.mark.skipif(_openspiel_lp_missing() is not None, reason=str(_openspiel_lp_missing()))
+def test_value_matches_openspiel_lp():
+    import pyspiel
+    from open_spiel.python.algorithms import lp_solver
+
+    rng = np.random.default_rng(3)
+    for shape in [(4, 4), (7, 5), (30, 30)]:
+        payoffs = rng.uniform(-1, 1, shape)
+        game = pyspiel.create_matrix_game(payoffs.tolist(), (-payoffs).tolist())
+        row, col, value, _ = lp_solver.solve_zero_sum_matrix_game(game)
+        ours = nash.solve_zero_sum(payoffs)
+        assert ours.value == pytest.approx(value, abs=1e-6)
+        assert nash.exploitability(payoffs, np.asarray(row).ravel().clip(0), np.asarray(col).ravel().clip(0)) < 1e-5
+        assert nash.exploitability(payoffs, ours.row, ours.col) < 1e-9
