@@ -110,6 +110,10 @@ register_judge("features", "aligngames.judges:FeatureJudge",
                "embedded preference judge: annotator groups scoring readable answer features (offline, CPU)")
 register_judge("reward_model", "aligngames.judges:RewardModelJudge",
                "preference from a local HF reward model: sigmoid(r(a) - r(b))")
+register_judge("llm", "aligngames.agents.llm.judges:LLMPreferenceJudge",
+               "LLM prompted as pairwise judge: P(A) from the A/B token log-probs, both orders averaged (cached)")
+register_judge("llm_harm", "aligngames.agents.llm.judges:LLMHarmJudge",
+               "LLM prompted as harm judge: P(Yes) from the Yes/No token log-probs (cached)")
 
 register_agent("random", "aligngames.agents.basic:RandomAgent",
                "samples uniformly from the legal actions (text: random characters)")
@@ -120,6 +124,8 @@ register_agent("template", "aligngames.agents.preference:TemplateAnswerer",
                "scripted answerer for preference_game_v0 language mode, in a fixed style")
 register_agent("scripted", "aligngames.agents.basic:ScriptedAgent",
                "replays a fixed list of actions, one per turn (for golden transcripts)")
+register_agent("llm", "aligngames.agents.llm.agent:llm_agent",
+               "language model on HF transformers (default: embedded SmolLM2-135M-Instruct); batched, seeded")
 
 
 # --- public helpers ---------------------------------------------------------------------------
