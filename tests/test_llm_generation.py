@@ -84,7 +84,7 @@ def test_seeded_sampling_reproduces_and_ignores_batch_composition(handle, prompt
         assert alone.token_ids == first[index].token_ids
     other = generate(handle, prompts, config, generators(range(100, 105)))
     assert [c.token_ids for c in other] != [c.token_ids for c in first]
-    with pytest.raises(ValueError, match="torch.Generator per row"):
+    with pytest.raises(ValueError, match=r"torch\.Generator per row"):
         generate(handle, prompts[:1], config, [None])
 
 

@@ -68,7 +68,7 @@ def add_adapter(handle: LoadedModel, name: str, *, rank: int = 8, alpha: float =
     _attach(handle, name, config)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for module_name, module in sorted(handle.model.named_modules(), key=lambda item: item[0]):
+        for _, module in sorted(handle.model.named_modules(), key=lambda item: item[0]):
             lora_a = getattr(module, "lora_A", None)
             if lora_a is None or name not in lora_a:
                 continue
