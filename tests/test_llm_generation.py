@@ -191,3 +191,21 @@ def test_generation_config_validation():
     with pytest.raises(ValueError, match="stop"):
         GenerationConfig(stop=("",))
     assert GenerationConfig(stop=["a"]).stop == ("a",)
+
+
+def test_sampling_follows_the_tempered_nucleus_distribution():
+    """Known answer: probabilities (0.5, 0.3, 0.15, 0.05), top_p 0.7 keeps the first two (the third
+    starts at mass 0.8), renormalised to (0.625, 0.375); temperature 2 flattens softmax(log p / 2)."""
+    from aligngames.agents.llm.generation import choose_tokens
+
+    rows = 4000
+    logits = torch.log(torch.tensor([0.5, 0.3, 0.15, 0.05])).repeat(rows, 1)
+    generators = [torch.Generator().manual_seed(seed) for seed in range(rows)]
+    nucleus = choose_tokens(logits, GenerationConfig(temperature=1.0, top_p=0.7), generators)
+    frequencies = torch.bincount(nucleus, minlength=4).double() / rows
+    assert torch.allclose(frequencies, torch.tensor([0.625, 0.375, 0.0, 0.0], dtype=torch.float64), atol=0.03)
+    generators = [torch.Generator().manual_seed(seed) for seed in range(rows)]
+    tempered = choose_tokens(logits, GenerationConfig(temperature=2.0), generators)
+    expected = torch.tensor([0.5, 0.3, 0.15, 0.05], dtype=torch.float64).sqrt()
+    frequencies = torch.bincount(tempered, minlength=4).double() / rows
+    assert torch.allclose(frequencies, expected / expected.sum(), atol=0.03)

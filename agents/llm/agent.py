@@ -31,10 +31,7 @@ from aligngames.agents.llm.models import EMBEDDED, LoadedModel, load_model
 from aligngames.seeding import derive_seed
 from aligngames.text import sanitize
 
-DEFAULT_SYSTEM_PROMPT = (
-    "You are a player in a multi-agent game played in text. Read the transcript and write your next "
-    "move. Reply with the move only."
-)
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Reply to the message below with your answer only."
 BACKENDS = ("transformers", "vllm")
 
 

@@ -120,25 +120,32 @@ def left_pad(sequences: Sequence[Sequence[int]], pad_id: int, device: torch.devi
     return ids.to(device), mask.to(device), positions.to(device)
 
 
-def adapter_kwargs(handle: LoadedModel, adapter: str | None, batch_size: int) -> dict[str, Any]:
-    """Forward-pass arguments that run ``adapter`` (None = the base model) on every row.
+Adapter = str | None | Sequence[str | None]
+
+
+def adapter_kwargs(handle: LoadedModel, adapter: Adapter, batch_size: int) -> dict[str, Any]:
+    """Forward-pass arguments that run the LoRA ``adapter`` on every row (None = the base model),
+    or ``adapter[row]`` on each row when it is a list (one batch, several policies).
 
     In eval mode peft runs a different adapter per row (``adapter_names``); in training mode it
     runs only the active adapter, so ``adapter`` must be that one.
     """
+    names = [adapter] * batch_size if adapter is None or isinstance(adapter, str) else list(adapter)
+    if len(names) != batch_size:
+        raise ValueError(f"{len(names)} adapter names for a batch of {batch_size}")
+    unknown = sorted({name for name in names if name is not None and name not in handle.adapters})
+    if unknown:
+        loaded = sorted(handle.adapters) or "none (the model has no LoRA adapters)"
+        raise ValueError(f"adapter {unknown[0]!r} is not loaded; loaded adapters: {loaded}")
     if not handle.is_peft:
-        if adapter is not None:
-            raise ValueError(f"adapter {adapter!r} is not loaded; the model has no LoRA adapters")
         return {}
-    if adapter is not None and adapter not in handle.adapters:
-        raise ValueError(f"adapter {adapter!r} is not loaded; loaded adapters: {sorted(handle.adapters)}")
     if not handle.model.training:
-        return {"adapter_names": [adapter or "__base__"] * batch_size}
+        return {"adapter_names": [name or "__base__" for name in names]}
     active = handle.model.active_adapter
-    if adapter != active:
+    if any(name != active for name in names):
         raise ValueError(
             f"in training mode peft runs only the active adapter ({active!r}); call "
-            f"handle.model.set_adapter({adapter!r}) first or switch to eval mode"
+            f"handle.model.set_adapter(name) first or switch to eval mode"
         )
     return {}
 
@@ -164,18 +171,23 @@ def _filter_top_p(probabilities: torch.Tensor, top_p: float) -> torch.Tensor:
 
 def choose_tokens(logits: torch.Tensor, config: GenerationConfig,
                   generators: Sequence[torch.Generator | None]) -> torch.Tensor:
-    """Next token per row from ``logits`` of shape ``(batch, vocab)``: argmax, or a draw from each row's generator."""
+    """Next token per row from ``logits`` of shape ``(batch, vocab)``: argmax, or a draw from each row's generator.
+
+    A draw is inverse-CDF sampling: one uniform number per row from that row's generator, located
+    in the row's cumulative distribution (float64, so rounding does not move mass between tokens).
+    """
     if config.greedy:
         return logits.argmax(dim=-1)
-    probabilities = torch.softmax(logits.float() / config.temperature, dim=-1)  # (batch, vocab)
+    probabilities = torch.softmax(logits.double() / config.temperature, dim=-1)  # (batch, vocab)
     if config.top_p < 1:
         probabilities = _filter_top_p(probabilities, config.top_p)
-    tokens = torch.empty(logits.shape[0], dtype=torch.long, device=logits.device)
-    for row, generator in enumerate(generators):
-        if generator is None:
-            raise ValueError("sampling (temperature > 0) needs a torch.Generator per row")
-        tokens[row] = torch.multinomial(probabilities[row], 1, generator=generator)[0]
-    return tokens
+    if any(generator is None for generator in generators):
+        raise ValueError("sampling (temperature > 0) needs a torch.Generator per row")
+    uniforms = torch.stack([torch.rand((), generator=generator, device=generator.device, dtype=torch.float64)
+                            for generator in generators]).to(logits.device)  # (batch,)
+    cumulative = probabilities.cumsum(dim=-1)  # (batch, vocab)
+    tokens = torch.searchsorted(cumulative, (uniforms * cumulative[:, -1])[:, None], right=True)[:, 0]
+    return tokens.clamp(max=logits.shape[-1] - 1)
 
 
 def _find_stop(text: str, stops: Sequence[str]) -> int:
@@ -186,7 +198,7 @@ def _find_stop(text: str, stops: Sequence[str]) -> int:
 # --- generation ---------------------------------------------------------------------------------
 
 def generate(handle: LoadedModel, prompts: Sequence[str], config: GenerationConfig,
-             generators: Sequence[torch.Generator | None] | None = None, *, adapter: str | None = None
+             generators: Sequence[torch.Generator | None] | None = None, *, adapter: Adapter = None
              ) -> list[Completion]:
     """Continue every prompt; one forward pass per new token for the whole batch.
 
@@ -195,7 +207,7 @@ def generate(handle: LoadedModel, prompts: Sequence[str], config: GenerationConf
         prompts: complete prompt strings (chat template applied).
         config: decoding settings.
         generators: one ``torch.Generator`` (on the model's device) per prompt; needed when sampling.
-        adapter: the LoRA adapter to run (None: the base model).
+        adapter: the LoRA adapter to run (None: the base model), or one per prompt.
     """
     if not prompts:
         return []
@@ -255,10 +267,10 @@ def generate(handle: LoadedModel, prompts: Sequence[str], config: GenerationConf
 # --- scoring ------------------------------------------------------------------------------------
 
 def sequence_logprobs(handle: LoadedModel, prompts: Sequence[str], completions: Sequence[str | Sequence[int]],
-                      *, adapter: str | None = None) -> SequenceLogprobs:
+                      *, adapter: Adapter = None) -> SequenceLogprobs:
     """``log p(completion | prompt)`` per token and summed, with gradients (one batched forward pass).
 
-    A completion is text or token ids (use the ids a :class:`Completion` recorded: decoding and
+    ``adapter`` as in :func:`generate`. A completion is text or token ids (use the ids a :class:`Completion` recorded: decoding and
     re-encoding text need not give back the same tokens). Prompt and completion are tokenized
     separately and concatenated, exactly as generation saw them.
     """
@@ -284,7 +296,7 @@ def sequence_logprobs(handle: LoadedModel, prompts: Sequence[str], completions: 
     return SequenceLogprobs(per_token, torch.stack([values.sum() for values in per_token]))
 
 
-def next_token_logprobs(handle: LoadedModel, prompts: Sequence[str], *, adapter: str | None = None) -> torch.Tensor:
+def next_token_logprobs(handle: LoadedModel, prompts: Sequence[str], *, adapter: Adapter = None) -> torch.Tensor:
     """``log p(next token | prompt)`` for every prompt, shape ``(batch, vocab)``, without gradients."""
     ids, mask, positions = left_pad(encode(handle.tokenizer, prompts), handle.tokenizer.pad_token_id, handle.device)
     with torch.inference_mode():

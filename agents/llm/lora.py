@@ -84,6 +84,21 @@ def add_adapter(handle: LoadedModel, name: str, *, rank: int = 8, alpha: float =
     return name
 
 
+def trainable_parameters(handle: LoadedModel, name: str) -> list[torch.nn.Parameter]:
+    """The parameters of adapter ``name``, switched to ``requires_grad`` (for an optimizer).
+
+    Gradients flow in eval mode too, so a trainer can keep dropout off and still score rows of
+    several adapters in one batch; only the adapters whose parameters it optimizes change.
+    """
+    if name not in handle.adapters:
+        raise ValueError(f"adapter {name!r} is not loaded; loaded adapters: {sorted(handle.adapters)}")
+    parameters = [parameter for key, parameter in handle.model.named_parameters()
+                  if f".lora_A.{name}." in key or f".lora_B.{name}." in key]
+    for parameter in parameters:
+        parameter.requires_grad_(True)
+    return parameters
+
+
 def adapter_state(handle: LoadedModel, name: str) -> dict[str, torch.Tensor]:
     """The adapter's weights (peft's state-dict keys, without the adapter name)."""
     from peft import get_peft_model_state_dict

@@ -169,6 +169,7 @@ def embedded_model_folder() -> tuple[Path, str]:
         model.save_pretrained(temporary, safe_serialization=True)
         tokenizer.save_pretrained(temporary)
         (temporary / "SOURCE_SHA256").write_text(f"{sha}  {gguf_path.name}\n")
+        temporary.chmod(0o755)  # mkdtemp makes it private; the cache is an ordinary folder
         try:
             os.replace(temporary, folder)
         except OSError:  # another process finished first: keep its copy
@@ -212,7 +213,8 @@ def load_model(name_or_path: str | Path = EMBEDDED, *, device: str | torch.devic
     """
     device = resolve_device(device)
     dtype = resolve_dtype(dtype, device)
-    key = (str(name_or_path), str(device), str(dtype))
+    folder = Path(name_or_path).expanduser()
+    key = (str(folder.resolve()) if folder.is_dir() else str(name_or_path), str(device), str(dtype))
     if key in _LOADED:
         return _LOADED[key]
     from transformers import AutoModelForCausalLM, AutoTokenizer
