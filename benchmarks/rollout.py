@@ -11,7 +11,9 @@ both seats) two ways:
 Sampling is seeded per turn, so both ways produce the same episodes (the script checks it) and
 generate the same tokens; the comparison is pure speed. Each way runs in its own subprocess so
 that its peak memory (max RSS; on CUDA also the peak allocated GPU memory) is its own. Model
-loading and a warm-up call are not timed.
+loading and a warm-up call are not timed. On a shared machine other processes take CPU time (and
+torch's multi-threaded kernels, which the batched mode uses, suffer most when a core is taken
+away), so the JSON records the load average around each run; compare runs taken on a quiet machine.
 
     python benchmarks/rollout.py                       # CPU, and CUDA too where available
     python benchmarks/rollout.py --devices cpu --num-envs 16 --max-new-tokens 48
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -58,6 +61,7 @@ def run_worker(args: argparse.Namespace) -> dict:
     if agent.handle.device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
+    load_before = os.getloadavg()[0]
     start = time.perf_counter()
     if args.worker == "batched":
         episodes = play_episodes(make_env, seats, seeds, record_turns=True)
@@ -79,6 +83,10 @@ def run_worker(args: argparse.Namespace) -> dict:
         "tokens_per_second": tokens / seconds,
         "episodes_per_second": len(episodes) / seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # other processes on the machine compete for its cores; the 1-minute load average shows how much
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg()[0],
+        "cpu_count": os.cpu_count(),
         "answers": [episode.record["answers"] for episode in episodes],
     }
     if agent.handle.device.type == "cuda":

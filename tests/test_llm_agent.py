@@ -17,7 +17,7 @@ from aligngames.agents.llm import lora as lora_module
 from aligngames.agents.llm import models as models_module
 from aligngames.agents.llm.testing import save_tiny_model, tiny_handle
 from aligngames.rollout import play_episodes
-from aligngames.text import CHARSET
+from aligngames.text import CHARSET, text_space
 
 
 def language_env():
@@ -109,6 +109,13 @@ def test_discrete_turns_pick_by_label_logprobs(handle):
     assert picks <= {1, 3} and len(picks) == 2
 
 
+def test_text_is_cleaned_into_the_action_space():
+    from aligngames.agents.llm.agent import clean_text
+
+    assert clean_text("  Caf\u00e9 \u2014 ok\u2026  ", text_space(50)) == "Cafe - ok..."
+    assert clean_text("Abc, cab!", spaces.Text(5, min_length=0, charset="abc ")) == "bc ca"
+
+
 def test_unsupported_spaces_and_observations_are_errors(handle):
     agent = LLMAgent(handle)
     with pytest.raises(ValueError, match="Text and Discrete"):
@@ -194,7 +201,7 @@ def test_agents_with_different_adapters_share_one_model(tmp_path):
     plain_episodes = play_episodes(language_env, {"player_0": LLMAgent(plain, generation=config),
                                                   "player_1": LLMAgent(plain, generation=config)}, env_seeds)
     assert [e.record["answers"]["player_1"] for e in plain_episodes] == [b for _, b in answers]
-    assert with_adapter.describe()["model"]["adapters"] == {"tuned": handle.adapters["tuned"]}
+    assert with_adapter.describe()["adapter_source"] == handle.adapters["tuned"] and base.describe()["adapter"] is None
 
 
 # --- loading, registry, CLI ------------------------------------------------------------------------

@@ -56,6 +56,14 @@ def transcript_of(observation: Any, agent: str) -> str:
     )
 
 
+def clean_text(text: str, space: spaces.Text) -> str:
+    """``text`` as a member of ``space``: stripped, mapped into the library's charset
+    (:func:`~aligngames.text.sanitize`), characters outside a narrower space charset dropped, cut to length."""
+    text = sanitize(text.strip(), 3 * len(text))  # a character becomes at most 3 ("\u2026" -> "...")
+    allowed = space.character_set
+    return "".join(char for char in text if char in allowed)[: space.max_length]
+
+
 class LLMAgent(Agent):
     """A causal LM as a game agent.
 
@@ -156,6 +164,7 @@ class LLMAgent(Agent):
             "class": "LLMAgent",
             "model": self.handle.describe(),
             "adapter": self.adapter,
+            "adapter_source": self.handle.adapters.get(self.adapter) if self.adapter else None,
             "generation": dataclasses.asdict(self.generation),
             "system_prompt": self.system_prompt,
             "system_prompts": self.system_prompts,
@@ -189,7 +198,7 @@ class LLMAgent(Agent):
         completions = self._generate(prompts, seeds)
         results = []
         for turn, prompt, completion in zip(turns, prompts, completions):
-            action = sanitize(completion.text.strip(), turn.action_space.max_length)
+            action = clean_text(completion.text, turn.action_space)
             results.append((action, {
                 "prompt": prompt,
                 "completion": completion.text,

@@ -64,8 +64,7 @@ class LoadedModel:
         return bool(self.adapters)
 
     def describe(self) -> dict[str, Any]:
-        return {**self.identity, "device": str(self.device), "dtype": str(self.dtype).removeprefix("torch."),
-                "adapters": dict(self.adapters)}
+        return {**self.identity, "device": str(self.device), "dtype": str(self.dtype).removeprefix("torch.")}
 
 
 # --- devices ------------------------------------------------------------------------------------
