@@ -268,3 +268,45 @@ def test_missing_models_are_clear_errors(monkeypatch, tmp_path):
     with pytest.raises(FileNotFoundError, match="no weight files"):
         (tmp_path / "empty").mkdir()
         load_model(tmp_path / "empty")
+
+
+def test_device_and_dtype_choices():
+    assert models_module.resolve_device(None).type == ("cuda" if torch.cuda.is_available() else "cpu")
+    cpu = torch.device("cpu")
+    assert models_module.resolve_dtype(None, cpu) == torch.float32
+    assert models_module.resolve_dtype("bfloat16", cpu) == torch.bfloat16
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        models_module.resolve_dtype("float8", cpu)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            models_module.resolve_device("cuda")
+
+
+def test_bfloat16_model_generates_and_scores():
+    """The GPU's dtype, exercised on the CPU: log-probs are computed in float32 from bf16 logits."""
+    from aligngames.agents.llm.generation import generate
+    from aligngames.agents.llm.models import wrap_model
+    from aligngames.agents.llm.testing import tiny_model
+
+    model, tokenizer = tiny_model(seed=7)
+    handle = wrap_model(model.to(torch.bfloat16), tokenizer, {"source": "tiny-bf16"})
+    assert handle.dtype == torch.bfloat16
+    prompt = "<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n"
+    (completion,) = generate(handle, [prompt], GenerationConfig(max_new_tokens=6, temperature=1.0),
+                             [torch.Generator().manual_seed(0)])
+    with torch.no_grad():
+        scored = sequence_logprobs(handle, [prompt], [completion.token_ids])
+    assert scored.total.dtype == torch.float32
+    assert np.allclose(scored.token_logprobs[0].numpy(), completion.token_logprobs, atol=0.05)
+
+
+def test_vllm_backend_is_imported_lazily(tiny_folder):
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("vLLM is installed; this test checks the message shown without it")
+    agent = aligngames.make_agent("llm", model=str(tiny_folder), backend="vllm", max_new_tokens=4)
+    with pytest.raises(ImportError, match=r"pip install 'aligngames\[vllm\]'"):
+        agent.act({"transcript": "Prompt: hi"}, "player_0", text_space(20))
