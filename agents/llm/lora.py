@@ -34,7 +34,8 @@ def _check_new_name(handle: LoadedModel, name: str) -> None:
     if not _NAME.match(name) or name == "__base__":
         raise ValueError(f"adapter names are letters, digits, '_' and '-' (not '__base__'), got {name!r}")
     if name in handle.adapters:
-        raise ValueError(f"adapter {name!r} is already loaded (from {handle.adapters[name]})")
+        raise ValueError(f"adapter {name!r} is already loaded (from {handle.adapters[name]}); choose another name "
+                         f"(load_adapter(handle, folder, name=...))")
 
 
 def _attach(handle: LoadedModel, name: str, config) -> None:
