@@ -110,8 +110,10 @@ def choice_probabilities(handle: LoadedModel, prompts: Sequence[str], choices: S
     return np.concatenate(rows) if rows else np.zeros((0, len(choices)))
 
 
-def _identity_digest(*parts: str) -> str:
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+def _judge_identity(kind: str, handle: LoadedModel, *settings: str) -> str:
+    """``kind:model hash:settings hash``: changes whenever the weights or the prompt settings do."""
+    model_id = handle.identity.get("sha256") or handle.identity["source"]
+    return f"{kind}:{model_id}:{hashlib.sha256(chr(0).join(settings).encode()).hexdigest()[:16]}"
 
 
 class LLMPreferenceJudge(PreferenceJudge):
@@ -133,8 +135,7 @@ class LLMPreferenceJudge(PreferenceJudge):
         self.instruction = instruction
         self.batch_size = batch_size
         self.cache = JudgeCache(cache_path)
-        model_id = self.handle.identity.get("sha256") or self.handle.identity["source"]
-        self.identity = f"llm_preference:{model_id}:{_identity_digest(instruction)}"
+        self.identity = _judge_identity("llm_preference", self.handle, instruction)
 
     def judge_prompt(self, prompt: str, answer_a: str, answer_b: str) -> str:
         content = f"Prompt: {prompt}\n\nAnswer A: {answer_a}\n\nAnswer B: {answer_b}\n\nWhich answer is better, A or B?"
@@ -182,8 +183,7 @@ class LLMHarmJudge(HarmJudge):
         self.instruction = instruction
         self.batch_size = batch_size
         self.cache = JudgeCache(cache_path)
-        model_id = self.handle.identity.get("sha256") or self.handle.identity["source"]
-        self.identity = f"llm_harm:{model_id}:{_identity_digest(instruction, *self.choices)}"
+        self.identity = _judge_identity("llm_harm", self.handle, instruction, *self.choices)
 
     def judge_prompt(self, prompt: str, answer: str) -> str:
         content = (f"Prompt: {prompt}\n\nAnswer: {answer}\n\n"

@@ -34,7 +34,6 @@ def tiny_tokenizer():
     backend.decoder = decoders.ByteLevel()
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", bos_token="<|im_start|>",
                                         eos_token="<|im_end|>")
-    tokenizer.add_special_tokens({"additional_special_tokens": []})
     tokenizer.chat_template = CHAT_TEMPLATE
     tokenizer.padding_side = "left"
     return tokenizer
