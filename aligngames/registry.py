@@ -132,6 +132,10 @@ register_judge("agent_judge", "aligngames.envs.debate.judges:agent_judge",
                "debate judge played by any registered agent (e.g. an LLM); replies parsed strictly, invalid ones recorded")
 register_judge("reward_model", "aligngames.judges:RewardModelJudge",
                "preference from a local HF reward model: sigmoid(r(a) - r(b))")
+register_judge("llm", "aligngames.agents.llm.judges:LLMPreferenceJudge",
+               "LLM prompted as pairwise judge: P(A) from the A/B token log-probs, both orders averaged (cached)")
+register_judge("llm_harm", "aligngames.agents.llm.judges:LLMHarmJudge",
+               "LLM prompted as harm judge: P(Yes) from the Yes/No token log-probs (cached)")
 
 register_agent("random", "aligngames.agents.basic:RandomAgent",
                "samples uniformly from the legal actions (text: random characters)")
@@ -154,6 +158,8 @@ register_agent("strategic_human", "aligngames.solvers.assistance:StrategicHuman"
                "cirl_v0 human that best-responds to the exact solver's robot (answers to maximise the shared return)")
 register_agent("scripted", "aligngames.agents.basic:ScriptedAgent",
                "replays a fixed list of actions, one per turn (for golden transcripts)")
+register_agent("llm", "aligngames.agents.llm.agent:llm_agent",
+               "language model on HF transformers (default: embedded SmolLM2-135M-Instruct); batched, seeded")
 
 register_solver("nash", "aligngames.solvers.nash", "zero-sum Nash equilibrium by LP (HiGHS); maximal lotteries")
 register_solver("mmd", "aligngames.solvers.mmd",

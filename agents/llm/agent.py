@@ -1,0 +1,268 @@
+"""``LLMAgent``: a language model that plays any language-mode env of the library.
+
+Each turn becomes a chat: a system prompt (one per seat, or one for all) and the env's transcript
+as the user message; the tokenizer's chat template turns it into the prompt string. Text action
+spaces are answered by generation (:func:`~aligngames.agents.llm.generation.generate`, one batch
+for all the turns an agent gets at once), and the text is cleaned into the space's charset and
+length with :func:`aligngames.text.sanitize`. ``Discrete`` spaces are answered by scoring each
+legal option's label (``"0"``, ``"1"``, ... or ``info["action_labels"]``) with the model's
+log-probabilities: the argmax when greedy, a draw from ``softmax(logprob / temperature)`` otherwise.
+Any other space is a clear error; a model error is raised, never turned into a move.
+
+Randomness: every sampled turn draws from its own ``torch.Generator``, seeded from the agent's
+seed, the seat, a hash of the prompt and how often this agent has seen that prompt since
+:meth:`reset`. So sampled answers do not depend on how many env copies are batched together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gymnasium
+import torch
+from gymnasium import spaces
+
+from aligngames.agents.base import Agent, Turn
+from aligngames.agents.llm.generation import Completion, GenerationConfig, generate, sequence_logprobs
+from aligngames.agents.llm.models import EMBEDDED, LoadedModel, load_model
+from aligngames.seeding import derive_seed
+from aligngames.text import sanitize
+
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Reply to the message below with your answer only."
+BACKENDS = ("transformers", "vllm")
+
+
+def render_chat(tokenizer: Any, messages: Sequence[Mapping[str, str]]) -> str:
+    """The prompt string for ``messages``: the tokenizer's chat template with the assistant turn
+    opened, or, for a tokenizer without one, ``"System: ...\\n\\nUser: ...\\n\\nAssistant:"``."""
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
+    lines = [f"{message['role'].capitalize()}: {message['content']}" for message in messages]
+    return "\n\n".join([*lines, "Assistant:"])
+
+
+def transcript_of(observation: Any, agent: str) -> str:
+    """The dialogue text of an observation (``observation["transcript"]``, or a bare string)."""
+    if isinstance(observation, str):
+        return observation
+    if isinstance(observation, Mapping) and isinstance(observation.get("transcript"), str):
+        return observation["transcript"]
+    raise ValueError(
+        f"agent {agent!r}: an LLM agent reads text observations (a dict with a 'transcript' string, or a "
+        f"string), got {type(observation).__name__}; is the env in language mode?"
+    )
+
+
+def clean_text(text: str, space: spaces.Text) -> str:
+    """``text`` as a member of ``space``: stripped, mapped into the library's charset
+    (:func:`~aligngames.text.sanitize`), characters outside a narrower space charset dropped, cut to length."""
+    text = sanitize(text.strip(), 3 * len(text))  # a character becomes at most 3 ("\u2026" -> "...")
+    allowed = space.character_set
+    return "".join(char for char in text if char in allowed)[: space.max_length]
+
+
+class LLMAgent(Agent):
+    """A causal LM as a game agent.
+
+    Args:
+        handle: the (shared) model, from :func:`~aligngames.agents.llm.models.load_model`.
+        system_prompt: the system prompt for every seat (default :data:`DEFAULT_SYSTEM_PROMPT`).
+        system_prompts: per-seat system prompts (``{"red_0": "...", "blue": "..."}``); they win over
+            ``system_prompt`` for their seats.
+        generation: decoding settings (recorded by :meth:`describe`).
+        adapter: the name of a LoRA adapter loaded on ``handle`` (None: the base model).
+        max_batch_size: the most prompts decoded together (more are split into several batches).
+        backend: ``"transformers"``, or ``"vllm"`` to generate text with vLLM (GPU, extra ``vllm``);
+            log-probability scoring always uses the transformers model.
+    """
+
+    def __init__(self, handle: LoadedModel, *, system_prompt: str | None = None,
+                 system_prompts: Mapping[str, str] | None = None, generation: GenerationConfig | None = None,
+                 adapter: str | None = None, max_batch_size: int = 16, backend: str = "transformers") -> None:
+        super().__init__()
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+        if max_batch_size < 1:
+            raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
+        if adapter is not None and adapter not in handle.adapters:
+            raise ValueError(f"adapter {adapter!r} is not loaded on the model; loaded: {sorted(handle.adapters)}")
+        self.handle = handle
+        self.system_prompt = DEFAULT_SYSTEM_PROMPT if system_prompt is None else system_prompt
+        self.system_prompts = dict(system_prompts or {})
+        self.generation = generation or GenerationConfig()
+        self.adapter = adapter
+        self.max_batch_size = max_batch_size
+        self.backend = backend
+        self._vllm = None
+        self.seed = 0
+        self._seen: dict[tuple[str, str], int] = {}
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str = EMBEDDED, *, system_prompt: str | None = None,
+                        system_prompts: Mapping[str, str] | None = None, generation: GenerationConfig | None = None,
+                        device: str | None = None, dtype: str | None = None, adapter: str | None = None,
+                        max_batch_size: int = 16, backend: str = "transformers",
+                        trust_remote_code: bool = False) -> LLMAgent:
+        """An agent on a model loaded once per process (see :func:`~aligngames.agents.llm.models.load_model`).
+
+        ``adapter`` is a LoRA adapter folder (written by :func:`~aligngames.agents.llm.lora.save_adapter`);
+        it is loaded onto the shared model and this agent plays with it.
+        """
+        handle = load_model(name_or_path, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
+        adapter_name = None
+        if adapter is not None:
+            from aligngames.agents.llm.lora import load_adapter
+
+            adapter_name = load_adapter(handle, adapter)
+        return cls(handle, system_prompt=system_prompt, system_prompts=system_prompts, generation=generation,
+                   adapter=adapter_name, max_batch_size=max_batch_size, backend=backend)
+
+    # --- the agent protocol ---------------------------------------------------------------------
+    def reset(self, seed: int) -> None:
+        super().reset(seed)
+        self.seed = int(seed)
+        self._seen.clear()
+
+    def act(self, observation, agent, action_space, info=None):
+        return self.act_batch([Turn(observation, agent, action_space, info or {})])[0]
+
+    def act_batch(self, turns: Sequence[Turn]) -> list[Any]:
+        return [action for action, _ in self.act_batch_detailed(turns)]
+
+    def act_batch_detailed(self, turns: Sequence[Turn]) -> list[tuple[Any, dict[str, Any]]]:
+        """Actions plus what produced them, one ``(action, data)`` per turn.
+
+        ``data`` for a text turn: ``prompt`` (the full prompt string), ``completion`` (the raw text),
+        ``completion_ids`` and ``token_logprobs`` (every generated token and its log-probability),
+        ``finish_reason``. For a discrete turn: ``prompt``, ``options`` (the labels scored),
+        ``option_logprobs`` and ``choice`` (the index into ``options``).
+        """
+        results: list[tuple[Any, dict[str, Any]] | None] = [None] * len(turns)
+        text_turns, discrete_turns = [], []
+        for index, turn in enumerate(turns):
+            if isinstance(turn.action_space, spaces.Text):
+                text_turns.append(index)
+            elif isinstance(turn.action_space, spaces.Discrete):
+                discrete_turns.append(index)
+            else:
+                raise ValueError(
+                    f"agent {turn.agent!r}: LLMAgent plays Text and Discrete action spaces, not {turn.action_space}"
+                )
+        for start in range(0, len(text_turns), self.max_batch_size):
+            chunk = text_turns[start:start + self.max_batch_size]
+            for index, result in zip(chunk, self._write([turns[i] for i in chunk])):
+                results[index] = result
+        for index in discrete_turns:
+            results[index] = self._choose(turns[index])
+        return results  # type: ignore[return-value]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "class": "LLMAgent",
+            "model": self.handle.describe(),
+            "adapter": self.adapter,
+            "adapter_source": self.handle.adapters.get(self.adapter) if self.adapter else None,
+            "generation": dataclasses.asdict(self.generation),
+            "system_prompt": self.system_prompt,
+            "system_prompts": self.system_prompts,
+            "backend": self.backend,
+            "max_batch_size": self.max_batch_size,
+        }
+
+    # --- prompts and randomness -----------------------------------------------------------------
+    def prompt(self, observation: Any, agent: str, instruction: str | None = None) -> str:
+        """The full prompt string for a turn of seat ``agent``."""
+        content = transcript_of(observation, agent)
+        if instruction:
+            content = f"{content}\n\n{instruction}"
+        system = self.system_prompts.get(agent, self.system_prompt)
+        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": content}]
+        return render_chat(self.handle.tokenizer, messages)
+
+    def _turn_seed(self, agent: str, prompt: str) -> int:
+        digest = hashlib.sha256(prompt.encode()).hexdigest()[:16]
+        occurrence = self._seen.get((agent, digest), 0)
+        self._seen[(agent, digest)] = occurrence + 1
+        return derive_seed(self.seed, "llm-turn", agent, digest, occurrence)
+
+    def _generator(self, seed: int) -> torch.Generator:
+        return torch.Generator(device=self.handle.device).manual_seed(seed)
+
+    # --- text turns ---------------------------------------------------------------------------
+    def _write(self, turns: Sequence[Turn]) -> list[tuple[str, dict[str, Any]]]:
+        prompts = [self.prompt(turn.observation, turn.agent) for turn in turns]
+        seeds = [self._turn_seed(turn.agent, prompt) for turn, prompt in zip(turns, prompts)]
+        completions = self._generate(prompts, seeds)
+        results = []
+        for turn, prompt, completion in zip(turns, prompts, completions):
+            action = clean_text(completion.text, turn.action_space)
+            results.append((action, {
+                "prompt": prompt,
+                "completion": completion.text,
+                "completion_ids": completion.token_ids,
+                "token_logprobs": completion.token_logprobs,
+                "finish_reason": completion.finish_reason,
+            }))
+        return results
+
+    def _generate(self, prompts: list[str], seeds: list[int]) -> list[Completion]:
+        if self.backend == "vllm":
+            if self._vllm is None:
+                from aligngames.agents.llm.vllm_backend import VLLMGenerator
+
+                self._vllm = VLLMGenerator.for_model(self.handle)
+            if self.adapter is not None:
+                raise ValueError("the vLLM backend here runs the base model only; use backend 'transformers' for adapters")
+            return self._vllm.generate(prompts, self.generation, seeds)
+        generators = None if self.generation.greedy else [self._generator(seed) for seed in seeds]
+        return generate(self.handle, prompts, self.generation, generators, adapter=self.adapter)
+
+    # --- discrete turns -------------------------------------------------------------------------
+    def _choose(self, turn: Turn) -> tuple[int, dict[str, Any]]:
+        space: gymnasium.spaces.Discrete = turn.action_space
+        info = turn.info or {}
+        labels = info.get("action_labels")
+        labels = [str(label) for label in labels] if labels is not None else [str(space.start + i) for i in range(space.n)]
+        if len(labels) != space.n:
+            raise ValueError(f"agent {turn.agent!r}: info['action_labels'] has {len(labels)} labels for {space.n} actions")
+        mask = info.get("action_mask")
+        legal = [i for i in range(space.n) if mask is None or mask[i]]
+        if not legal:
+            raise ValueError(f"agent {turn.agent!r} has no legal action")
+        options = [labels[i] for i in legal]
+        prompt = self.prompt(turn.observation, turn.agent, "Answer with one of: " + ", ".join(options))
+        with torch.no_grad():
+            scores = sequence_logprobs(self.handle, [prompt] * len(options), options, adapter=self.adapter).total
+        scores = scores.float().cpu()  # (num_legal,)
+        seed = self._turn_seed(turn.agent, prompt)
+        if self.generation.greedy:
+            choice = int(scores.argmax())
+        else:
+            probabilities = torch.softmax(scores / self.generation.temperature, dim=0)
+            choice = int(torch.multinomial(probabilities, 1, generator=torch.Generator().manual_seed(seed))[0])
+        action = int(space.start + legal[choice])
+        return action, {"prompt": prompt, "options": options, "option_logprobs": scores.tolist(), "choice": choice}
+
+    # --- training helpers -------------------------------------------------------------------------
+    def sequence_logprobs(self, prompts: Sequence[str], completions: Sequence[str | Sequence[int]]):
+        """Per-token and summed log-probabilities of ``completions`` under this agent's policy (with gradients)."""
+        return sequence_logprobs(self.handle, prompts, completions, adapter=self.adapter)
+
+
+def llm_agent(model: str = EMBEDDED, *, system_prompt: str | None = None, system_prompts: Mapping[str, str] | None = None,
+              max_new_tokens: int = 64, temperature: float = 0.7, top_p: float = 1.0,
+              stop: Sequence[str] = (), adapter: str | None = None, device: str | None = None,
+              dtype: str | None = None, max_batch_size: int = 16, backend: str = "transformers") -> LLMAgent:
+    """The registry's ``llm`` agent: :meth:`LLMAgent.from_pretrained` with plain keyword arguments.
+
+    ``aligngames play preference_game_v0 --agents llm:temperature=0 llm:max_new_tokens=40``, or in a
+    tournament config ``{type: llm, kwargs: {model: embedded, temperature: 0.7}}``.
+    """
+    generation = GenerationConfig(max_new_tokens=max_new_tokens, temperature=float(temperature), top_p=float(top_p),
+                                  stop=tuple(stop))
+    return LLMAgent.from_pretrained(model, system_prompt=system_prompt, system_prompts=system_prompts,
+                                    generation=generation, device=device, dtype=dtype, adapter=adapter,
+                                    max_batch_size=max_batch_size, backend=backend)

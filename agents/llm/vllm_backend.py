@@ -1,0 +1,69 @@
+"""Optional vLLM generation backend (GPU; ``pip install 'aligngames[vllm]'``, vLLM 0.29 pairs with torch 2.13).
+
+vLLM is imported only when this backend is first used. The engine loads the same weights as the
+transformers model (its local folder; for the embedded default, the cached safetensors copy).
+Each prompt carries its own sampling seed, so sampled text does not depend on batch composition,
+as with the transformers backend (the two backends' samples differ from each other). Token
+log-probabilities are vLLM's log-probabilities of the sampled tokens (``logprobs=0``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aligngames.agents.llm.generation import Completion, GenerationConfig
+from aligngames.agents.llm.models import LoadedModel
+
+log = logging.getLogger(__name__)
+
+
+def import_vllm():
+    try:
+        import vllm
+    except ImportError as error:
+        raise ImportError(
+            "the vLLM backend needs vLLM on a CUDA machine: pip install 'aligngames[vllm]' "
+            "(vLLM 0.29 pairs with torch 2.13); or use backend 'transformers'"
+        ) from error
+    return vllm
+
+
+class VLLMGenerator:
+    """A vLLM engine for one model folder."""
+
+    def __init__(self, folder: str, *, dtype: str = "auto", gpu_memory_utilization: float = 0.5,
+                 max_model_len: int | None = None) -> None:
+        vllm = import_vllm()
+        self.folder = folder
+        self.engine = vllm.LLM(model=folder, dtype=dtype, gpu_memory_utilization=gpu_memory_utilization,
+                               max_model_len=max_model_len, trust_remote_code=False)
+
+    @classmethod
+    def for_model(cls, handle: LoadedModel) -> VLLMGenerator:
+        if handle.folder is None:
+            raise ValueError("the vLLM backend needs a model loaded from a local folder (or the embedded default)")
+        import_vllm()
+        dtype = str(handle.dtype).removeprefix("torch.")
+        return cls(str(handle.folder), dtype=dtype)
+
+    def generate(self, prompts: Sequence[str], config: GenerationConfig, seeds: Sequence[int]) -> list[Completion]:
+        vllm = import_vllm()
+        params = [
+            vllm.SamplingParams(n=1, temperature=config.temperature, top_p=config.top_p,
+                                max_tokens=config.max_new_tokens, stop=list(config.stop) or None,
+                                seed=int(seed) % (2**31), logprobs=0)
+            for seed in seeds
+        ]
+        outputs = self.engine.generate(list(prompts), params, use_tqdm=False)
+        return [_completion(output.outputs[0]) for output in outputs]
+
+
+def _completion(output: Any) -> Completion:
+    token_ids = [int(t) for t in output.token_ids]
+    logprobs = [float(step[token].logprob) for step, token in zip(output.logprobs or [], token_ids)]
+    if len(logprobs) != len(token_ids):
+        raise RuntimeError(f"vLLM returned {len(logprobs)} log-probabilities for {len(token_ids)} tokens")
+    reason = {"length": "length"}.get(output.finish_reason, "stop" if output.stop_reason is not None else "eos")
+    return Completion(output.text, token_ids, logprobs, reason)
