@@ -115,6 +115,11 @@ register_env(
     "debate with verified quotes (debate, consultancy, blind judge) on fictional-entity passages; sparse-evidence tabular mode",
 )
 
+register_env(
+    "red_team_v0", "aligngames.envs.red_team",
+    "multi-turn red-vs-blue dialogue scored by a harm judge (k red agents, benign rounds); tabular attack x defence mode",
+)
+
 register_solver("assistance", "aligngames.solvers.assistance",
                 "exact POMDP solution of small assistance games (cirl_v0), with reward-learning and no-ask baselines")
 
@@ -130,6 +135,12 @@ register_judge("quote_counting", "aligngames.envs.debate.judges:QuoteCountingJud
                "debate judge: counts verified quotes that contain each side's answer, minus unverified ones (transparent)")
 register_judge("agent_judge", "aligngames.envs.debate.judges:agent_judge",
                "debate judge played by any registered agent (e.g. an LLM); replies parsed strictly, invalid ones recorded")
+register_judge("embedding_harm", "aligngames.envs.red_team.judges:EmbeddingHarmJudge",
+               "harm judge: MiniLM embeddings + logistic regression fitted on the project's labelled answers (offline, CPU)")
+register_judge("hf_harm", "aligngames.envs.red_team.judges:SequenceClassifierHarmJudge",
+               "harm judge: P(harmful label) from a local HF sequence classifier (path=...)")
+register_judge("pattern_harm", "aligngames.envs.red_team.judges:PatternHarmJudge",
+               "harm judge baseline: 0 for refusals, else the share of compliance phrases (lexical; for fast tests)")
 register_judge("reward_model", "aligngames.judges:RewardModelJudge",
                "preference from a local HF reward model: sigmoid(r(a) - r(b))")
 register_judge("llm", "aligngames.agents.llm.judges:LLMPreferenceJudge",
