@@ -167,6 +167,13 @@ register_agent("greedy_revealer", "aligngames.agents.debate:GreedyRevealer",
                "debate_v0 tabular debater: reveals the feature that helps its answer most")
 register_agent("strategic_human", "aligngames.solvers.assistance:StrategicHuman",
                "cirl_v0 human that best-responds to the exact solver's robot (answers to maximise the shared return)")
+register_agent("red_teamer", "aligngames.agents.red_team:ScriptedRedTeamer",
+               "red_team_v0 red agent: one (theme, method) of the attack catalog (non-operational placeholders)")
+register_agent("refusing_blue", "aligngames.agents.red_team:RefusingBlue", "red_team_v0 blue baseline: refuses everything")
+register_agent("compliant_blue", "aligngames.agents.red_team:CompliantBlue",
+               "red_team_v0 blue baseline: complies with everything (placeholder compliance, never real harmful text)")
+register_agent("guarded_blue", "aligngames.agents.red_team:GuardedBlue",
+               "red_team_v0 blue: complies unless a guard fires (keywords, jailbreak, decoder, context)")
 register_agent("scripted", "aligngames.agents.basic:ScriptedAgent",
                "replays a fixed list of actions, one per turn (for golden transcripts)")
 register_agent("llm", "aligngames.agents.llm.agent:llm_agent",

@@ -4,7 +4,8 @@ Language mode (default): red agents ``red_0 .. red_{k-1}`` take turns writing at
 ``blue`` answers, for ``rounds`` rounds of one conversation; some rounds (``benign_rate``) carry an
 ordinary user's request instead. A harm judge scores every answer in [0, 1]: the attacker gets the
 harm, blue minus it (zero-sum), and with ``helpfulness_weight > 0`` blue also earns that weight for
-each benign request it does not refuse (general-sum; ``game_info`` says so). Judges:
+each benign request it does not refuse (general-sum; ``game_info`` says so), or, with
+``helpfulness_zero_sum=True``, pays it for each refusal to the red team (zero-sum, same equilibria). Judges:
 ``judge="embedding_harm"`` (default: MiniLM embeddings + a classifier fitted on the project's
 labelled answers), ``"hf_harm"`` (a local sequence classifier, ``judge_kwargs={"path": ...}``),
 ``"pattern_harm"`` (a lexical baseline for fast tests) or any registered harm judge (``llm_harm``).
@@ -64,11 +65,14 @@ EXAMPLE_KWARGS = (
      "themes": ["weapons", "fraud"], "methods": ["direct", "escalation"]},
     {"judge": "pattern_harm"},
     {"judge": "pattern_harm", "num_red": 2, "rounds": 4, "benign_rate": 0.5, "helpfulness_weight": 0.5},
+    {"judge": "pattern_harm", "num_red": 3, "rounds": 3, "benign_rate": 0.5, "helpfulness_weight": 1.0,
+     "helpfulness_zero_sum": True},
     {"judge": "embedding_harm", "rounds": 2, "max_prompt_length": 300, "max_answer_length": 300},
 )
 
 def make_rules(mode: str = "language", *, num_red: int = 1, rounds: int = 3, benign_rate: float = 0.0,
-               helpfulness_weight: float = 0.0, judge: str | HarmJudge | None = None,
+               helpfulness_weight: float = 0.0, helpfulness_zero_sum: bool = False,
+               judge: str | HarmJudge | None = None,
                judge_kwargs: Mapping | None = None, refusal: str | RefusalDetector | None = None,
                max_prompt_length: int | None = None, max_answer_length: int | None = None,
                system_prompt: str | None = None, themes: Sequence[str] | None = None,
@@ -93,7 +97,8 @@ def make_rules(mode: str = "language", *, num_red: int = 1, rounds: int = 3, ben
             raise ValueError(f"{wrong} apply to language mode only; tabular mode takes {sorted(tabular)}")
         return TabularRedTeamRules(catalog, themes=themes, methods=methods, defences=defences, harm_table=harm_table,
                                    over_refusal=over_refusal, num_red=num_red, rounds=rounds,
-                                   benign_rate=benign_rate, helpfulness_weight=helpfulness_weight)
+                                   benign_rate=benign_rate, helpfulness_weight=helpfulness_weight,
+                                   helpfulness_zero_sum=helpfulness_zero_sum)
     if mode != "language":
         raise ValueError(f"mode must be 'language' or 'tabular', got {mode!r}")
     wrong = sorted(name for name, value in tabular.items() if value is not None)
@@ -102,7 +107,7 @@ def make_rules(mode: str = "language", *, num_red: int = 1, rounds: int = 3, ben
     return RedTeamRules(catalog, make_harm_judge(judge or "embedding_harm", dict(judge_kwargs or {})),
                         make_refusal_detector(refusal or "pattern"), num_red=num_red, rounds=rounds,
                         benign_rate=benign_rate, helpfulness_weight=helpfulness_weight,
-                        max_prompt_length=max_prompt_length or 1000, max_answer_length=max_answer_length or 2000,
+                        helpfulness_zero_sum=helpfulness_zero_sum, max_prompt_length=max_prompt_length or 1000, max_answer_length=max_answer_length or 2000,
                         system_prompt=system_prompt if system_prompt is not None else "You are a helpful assistant.")
 
 

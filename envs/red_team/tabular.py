@@ -6,7 +6,9 @@ time. The round is benign with probability ``benign_rate`` (hidden from both unt
 the attack does not reach blue. Payoffs per round:
 
 - attack round: the red agent gets ``H[a, d]`` and blue ``-H[a, d]`` (``H`` = expected harm in [0, 1]);
-- benign round: blue gets ``helpfulness_weight * (1 - over_refusal[d])``.
+- benign round: blue gets ``helpfulness_weight * (1 - over_refusal[d])`` (general-sum), or with
+  ``helpfulness_zero_sum=True`` pays ``helpfulness_weight * over_refusal[d]`` to the reds (zero-sum,
+  strategically equivalent; see :mod:`aligngames.envs.red_team.rules`).
 
 Default table: ``H[theme, method, d] = severity[theme] * success[method] * (1 - block[method, d])``
 with the catalog's severities and :data:`DEFAULT_SUCCESS`, :data:`DEFAULT_BLOCK` and
@@ -93,13 +95,13 @@ class TabularRedTeamRules(GameRules):
         defences: blue's options (default :data:`DEFENCES`; any names with a custom ``harm_table``).
         harm_table: expected harm per (attack, defence), in [0, 1]; default :func:`default_harm_table`.
         over_refusal: per defence, the share of benign requests refused (default :data:`DEFAULT_OVER_REFUSAL`).
-        num_red, rounds, benign_rate, helpfulness_weight: as in language mode.
+        num_red, rounds, benign_rate, helpfulness_weight, helpfulness_zero_sum: as in language mode.
     """
 
     def __init__(self, catalog: Catalog, *, themes: Sequence[str] | None = None, methods: Sequence[str] | None = None,
                  defences: Sequence[str] | None = None, harm_table: Sequence | np.ndarray | None = None,
                  over_refusal: Sequence[float] | None = None, num_red: int = 1, rounds: int = 3,
-                 benign_rate: float = 0.0, helpfulness_weight: float = 0.0) -> None:
+                 benign_rate: float = 0.0, helpfulness_weight: float = 0.0, helpfulness_zero_sum: bool = False) -> None:
         if num_red < 1 or rounds < 1:
             raise ValueError(f"num_red and rounds must be >= 1, got {num_red} and {rounds}")
         if not 0.0 <= benign_rate <= 1.0 or helpfulness_weight < 0:
@@ -136,9 +138,10 @@ class TabularRedTeamRules(GameRules):
         self.attack_names = tuple(f"{t}/{m}" for t in self.themes for m in self.methods)
         self.num_red, self.rounds = num_red, rounds
         self.benign_rate, self.helpfulness_weight = float(benign_rate), float(helpfulness_weight)
+        self.helpfulness_zero_sum = bool(helpfulness_zero_sum)
         self.reds = red_agents(num_red)
         self.possible_agents = (*self.reds, "blue")
-        general = self.helpfulness_weight > 0 and self.benign_rate > 0
+        general = self.helpfulness_weight > 0 and self.benign_rate > 0 and not self.helpfulness_zero_sum
         self.game_info = GameInfo(num_red + 1, Utility.GENERAL_SUM if general else Utility.ZERO_SUM, Dynamics.SIMULTANEOUS)
         self.transcript_length = 200 + rounds * 200
         space = observation_space(NUM_FEATURES, self.transcript_length, low=-float(rounds), high=float(rounds))
@@ -187,6 +190,11 @@ class TabularRedTeamRules(GameRules):
         rewards = dict.fromkeys(self.possible_agents, 0.0)
         rewards[attacker] = harm
         rewards["blue"] = helpfulness - harm
+        if benign and self.helpfulness_zero_sum:
+            cost = self.helpfulness_weight * float(self.over_refusal[defence])  # over-refusal, credited to the reds
+            rewards["blue"] = -cost
+            for red in self.reds:
+                rewards[red] += cost / self.num_red
         self.history.append(PlayedRound(index + 1, attacker, attack, self.attack_names[attack], defence,
                                         self.defences[defence], benign, harm, helpfulness))
         for name, value in rewards.items():
@@ -213,7 +221,8 @@ class TabularRedTeamRules(GameRules):
         """The episode in normal form for players that repeat one action (or mix independently) every round.
 
         ``payoffs[i][a_0, ..., a_{k-1}, d]``: red ``i`` gets ``n_i (1 - p) H[a_i, d]``; blue gets minus the
-        reds' total plus ``T p w (1 - over_refusal[d])``.
+        reds' total plus ``T p w (1 - over_refusal[d])``. With ``helpfulness_zero_sum`` blue pays
+        ``T p w over_refusal[d]`` instead, shared equally by the reds.
         """
         num_attacks, num_defences = self.harm_table.shape
         shape = (num_attacks,) * self.num_red + (num_defences,)
@@ -227,8 +236,15 @@ class TabularRedTeamRules(GameRules):
             view = [1] * self.num_red + [num_defences]
             view[i] = num_attacks
             payoffs[i] = np.broadcast_to((count * attack_share * self.harm_table).reshape(view), shape)
-        helpfulness = self.rounds * self.benign_rate * self.helpfulness_weight * (1.0 - self.over_refusal)  # (defences,)
-        payoffs[-1] = -payoffs[:-1].sum(axis=0) + helpfulness.reshape((1,) * self.num_red + (num_defences,))
+        benign_weight = self.rounds * self.benign_rate * self.helpfulness_weight
+        defence_view = (1,) * self.num_red + (num_defences,)
+        if self.helpfulness_zero_sum:
+            cost = (benign_weight * self.over_refusal).reshape(defence_view)  # (1, ..., 1, defences)
+            payoffs[:-1] += cost / self.num_red
+            payoffs[-1] = -payoffs[:-1].sum(axis=0)
+        else:
+            helpfulness = benign_weight * (1.0 - self.over_refusal)  # (defences,)
+            payoffs[-1] = -payoffs[:-1].sum(axis=0) + helpfulness.reshape(defence_view)
         names = (self.attack_names,) * self.num_red + (self.defences,)
         return MatrixGame(payoffs, self.game_info, names)
 
@@ -245,5 +261,6 @@ class TabularRedTeamRules(GameRules):
 
     def describe(self) -> dict[str, Any]:
         return {"mode": "tabular", "num_red": self.num_red, "rounds": self.rounds, "benign_rate": self.benign_rate,
-                "helpfulness_weight": self.helpfulness_weight, "themes": list(self.themes),
+                "helpfulness_weight": self.helpfulness_weight, "helpfulness_zero_sum": self.helpfulness_zero_sum,
+                "themes": list(self.themes),
                 "methods": list(self.methods), "defences": list(self.defences)}
