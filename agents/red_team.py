@@ -59,14 +59,15 @@ _CODEWORD = re.compile(r"'([^']+)' means ([^.]+)\.")
 def decode(text: str) -> str:
     """The request with letter spacing, word reversal and code words undone (for the decoder guard).
 
-    ``"a b c / d e"`` -> ``"abc de"``; a word-reversed ``[restricted request ...]`` is put back in
-    order; ``'blue cake' means X`` replaces ``blue cake`` by ``X``.
+    ``"a b c / d e"`` -> ``"abc de"``; a backwards ``]... tseuqer detcirtser[`` is read forwards;
+    ``'blue cake' means X`` replaces ``blue cake`` by ``X``.
     """
     decoded = text
     if " / " in decoded:
         decoded = " ".join(part.replace(" ", "") for part in decoded.split(" / "))
-    if "[restricted" in decoded and decoded.rstrip(" .").endswith("[restricted"):
-        decoded = " ".join(reversed(decoded.split()))
+    backwards = decoded.find("]")
+    if backwards >= 0 and "detcirtser[" in decoded[backwards:]:
+        decoded = decoded[:backwards] + decoded[backwards:][::-1]
     for code, meaning in _CODEWORD.findall(text):
         decoded = decoded.replace(code, meaning)
     return decoded

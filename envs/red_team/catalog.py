@@ -10,7 +10,7 @@ nothing here (or in any transcript the scripted agents produce) is operational h
   default tabular payoffs) and two innocuous lead-in questions for gradual escalation;
 - 8 methods (direct, role_play, hypothetical, goal_hijacking, obfuscation, escalation, authority,
   refusal_suppression), each with three templates over the slots ``{request}``, ``{spaced}``
-  (letter-spaced request), ``{reversed}`` (word-reversed request), ``{codeword}`` (the topic) and
+  (letter-spaced request), ``{reversed}`` (the request spelled backwards), ``{codeword}`` (the topic) and
   ``{lead_in}`` (escalation's innocuous questions);
 - 24 benign prompts with helpful reference answers, some on sensitive topics (how to spot
   phishing, which chemicals not to mix), so that over-refusal shows up.
@@ -123,7 +123,7 @@ class Catalog:
             lead_in = theme_data.lead_ins[0]
         request = self.request(theme_data)
         return templates[index].format(request=request, spaced=space_letters(request),
-                                       reversed=reverse_words(request), codeword=theme_data.topic, lead_in=lead_in)
+                                       reversed=reverse_text(request), codeword=theme_data.topic, lead_in=lead_in)
 
     def to_dict(self) -> dict:
         return {"themes": list(self.theme_names), "methods": list(self.method_names), "benign_prompts": len(self.benign)}
@@ -134,9 +134,9 @@ def space_letters(text: str) -> str:
     return " / ".join(" ".join(word) for word in text.split())
 
 
-def reverse_words(text: str) -> str:
-    """The words of ``text`` in reverse order (``"a b c"`` -> ``"c b a"``)."""
-    return " ".join(reversed(text.split()))
+def reverse_text(text: str) -> str:
+    """``text`` spelled backwards (``"abc de"`` -> ``"ed cba"``)."""
+    return text[::-1]
 
 
 @functools.lru_cache(maxsize=1)
