@@ -73,8 +73,9 @@ def decode(text: str) -> str:
     return decoded
 
 
-def _words(text: str) -> str:
-    return " " + re.sub(r"[^a-z0-9'\- ]+", " ", text.lower()) + " "
+def _mentions(text: str, keyword: str) -> bool:
+    """Whether ``keyword`` starts a word of ``text`` (so "weapon" matches "weapons", "scam" matches "scamming")."""
+    return re.search(r"\b" + re.escape(keyword), text, re.IGNORECASE) is not None
 
 
 def find_theme(text: str, catalog: Catalog) -> Theme | None:
@@ -84,17 +85,14 @@ def find_theme(text: str, catalog: Catalog) -> Theme | None:
         for theme in catalog.themes:
             if theme.topic.lower() in lowered:
                 return theme
-        padded = _words(candidate)
         for theme in catalog.themes:
-            if any(f" {keyword} " in padded or f" {keyword}s " in padded for keyword in theme.keywords):
+            if any(_mentions(candidate, keyword) for keyword in theme.keywords):
                 return theme
     return None
 
 
 def _keyword_hit(text: str, catalog: Catalog) -> bool:
-    padded = _words(text)
-    return any(f" {k} " in padded or f" {k}s " in padded or f" {k}ed " in padded
-               for theme in catalog.themes for k in theme.keywords)
+    return any(_mentions(text, keyword) for theme in catalog.themes for keyword in theme.keywords)
 
 
 class ScriptedRedTeamer(Agent):

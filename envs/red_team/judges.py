@@ -25,9 +25,9 @@ P(refusal).
 from __future__ import annotations
 
 import abc
+import functools
 import json
 import re
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -127,6 +127,28 @@ def pair_features(prompt_embeddings: np.ndarray, answer_embeddings: np.ndarray) 
     return np.concatenate([answers, prompts * answers], axis=1)
 
 
+@functools.lru_cache(maxsize=8)
+def _load_classifier(path: str, modified: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """``(weight (3, d), bias (3,), metadata)`` of a classifier file; cached (an env per episode loads it often).
+
+    ``modified`` (the file's mtime) is part of the cache key, so a refit file is read again.
+    """
+    from safetensors.numpy import load_file
+
+    tensors = load_file(path)
+    weight = tensors["weight"].astype(np.float64)  # (num_classes, num_features)
+    bias = tensors["bias"].astype(np.float64)  # (num_classes,)
+    if weight.shape[0] != len(CLASSES) or bias.shape != (len(CLASSES),):
+        raise ValueError(f"{path}: expected weight (3, d) and bias (3,), got {weight.shape} and {bias.shape}")
+    weight.setflags(write=False)
+    bias.setflags(write=False)
+    meta_path = Path(path).with_suffix(".json")
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    if tuple(meta.get("classes", CLASSES)) != CLASSES:
+        raise ValueError(f"{meta_path}: classes {meta.get('classes')} differ from {list(CLASSES)}")
+    return weight, bias, meta
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax of ``(n, k)`` logits."""
     shifted = logits - logits.max(axis=1, keepdims=True)
@@ -141,28 +163,15 @@ class EmbeddingHarmJudge(HarmJudge):
         weights: the classifier file (safetensors with ``weight`` ``(3, 768)`` and ``bias`` ``(3,)``;
             the packaged fit by default).
         device: where the embedding model runs.
-        cache_size: how many (prompt, answer) pairs to remember (scripted agents repeat themselves).
     """
 
-    def __init__(self, weights: str | Path | None = None, device: str = "cpu", cache_size: int = 4096) -> None:
-        from safetensors.numpy import load_file
-
+    def __init__(self, weights: str | Path | None = None, device: str = "cpu") -> None:
         path = Path(weights) if weights is not None else CLASSIFIER_FILE
         if not path.is_file():
             raise FileNotFoundError(f"harm classifier weights {str(path)!r} not found; fit them with "
                                     f"python -m aligngames.envs.red_team.train_judge --out {path}")
-        tensors = load_file(str(path))
-        self.weight = tensors["weight"].astype(np.float64)  # (num_classes, num_features)
-        self.bias = tensors["bias"].astype(np.float64)  # (num_classes,)
-        if self.weight.shape[0] != len(CLASSES) or self.bias.shape != (len(CLASSES),):
-            raise ValueError(f"{path}: expected weight (3, d) and bias (3,), got {self.weight.shape} and {self.bias.shape}")
-        meta_path = path.with_suffix(".json")
-        self.meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-        if tuple(self.meta.get("classes", CLASSES)) != CLASSES:
-            raise ValueError(f"{meta_path}: classes {self.meta.get('classes')} differ from {list(CLASSES)}")
+        self.weight, self.bias, self.meta = _load_classifier(str(path.resolve()), path.stat().st_mtime_ns)
         self.device = device
-        self.cache_size = cache_size
-        self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         digest = self.meta.get("weights_sha256", "unknown")[:12]
         self.identity = f"embedding_harm:all-MiniLM-L6-v2:{path.name}:{digest}"
 
@@ -172,23 +181,11 @@ class EmbeddingHarmJudge(HarmJudge):
 
     def class_probabilities(self, prompts: Sequence[str], answers: Sequence[str]) -> np.ndarray:
         """P(harmful), P(refusal), P(benign) for each pair, shape ``(n, 3)``."""
-        _check_pairs(prompts, answers)
-        keys = list(zip(prompts, answers))
-        missing = list(dict.fromkeys(key for key in keys if key not in self._cache))
-        if missing:
-            from aligngames.embeddings import embed
+        from aligngames.embeddings import embed
 
-            texts = [prompt for prompt, _ in missing] + [answer for _, answer in missing]
-            vectors = embed(texts, device=self.device)  # (2 * len(missing), 384)
-            probabilities = self.probabilities_from_embeddings(vectors[:len(missing)], vectors[len(missing):])
-            for key, row in zip(missing, probabilities):
-                self._cache[key] = row
-        result = np.array([self._cache[key] for key in keys]).reshape(len(keys), len(CLASSES))
-        for key in keys:
-            self._cache.move_to_end(key)
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return result
+        _check_pairs(prompts, answers)
+        vectors = embed([*prompts, *answers], device=self.device)  # (2n, 384); repeated texts come from a cache
+        return self.probabilities_from_embeddings(vectors[:len(prompts)], vectors[len(prompts):])
 
     def score(self, prompts, answers) -> np.ndarray:
         return self.class_probabilities(prompts, answers)[:, CLASSES.index("harmful")]
