@@ -108,7 +108,7 @@ def test_the_bonus_breaks_ties_toward_the_most_different_attack():
     name, _ = plain.best_response("red_0", mixtures)
     assert name == "red:weapons/direct"
     diverse = grts.GRTSOracle(small_config(diversity_weight=1.0, env_kwargs=env_kwargs))
-    name, spec = diverse.best_response("red_0", mixtures)
+    name, _ = diverse.best_response("red_0", mixtures)
     distances = {n: grts.diversity_bonus(diverse.embedding(s), diverse.embedding(initial)[None])
                  for n, s in diverse.red_candidates.items()}
     assert name == max(distances, key=distances.get) and name != "red:weapons/direct"
