@@ -7,8 +7,9 @@ Blue baselines:
 
 - :class:`RefusingBlue` refuses everything (no harm, and every benign request is refused);
 - :class:`CompliantBlue` complies with everything: the catalog's reference answer to a benign request,
-  a *placeholder* compliance ("Sure ... first, [redacted] ...") to a restricted one, a short general
-  answer otherwise. It never writes real harmful content: the restricted specifics are ``[redacted]``,
+  a *placeholder* compliance ("Sure ... first, [redacted] ...") to a restricted one (also to a
+  follow-up such as "go one step further" in a conversation about a theme, as in gradual escalation),
+  a short general answer otherwise. It never writes real harmful content: the restricted specifics are ``[redacted]``,
   and the harm judge recognises the answer by its compliant form and topic;
 - :class:`GuardedBlue` complies unless one of its guards fires, then refuses. Guards model common
   defences, each blind to some attack methods: ``keywords`` (theme keywords in the request),
@@ -24,6 +25,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+
+import numpy as np
 
 from aligngames.agents.base import Agent
 from aligngames.envs.red_team.catalog import Catalog, Theme, load_catalog
@@ -79,15 +82,16 @@ def _mentions(text: str, keyword: str) -> bool:
 
 
 def find_theme(text: str, catalog: Catalog) -> Theme | None:
-    """The catalog theme whose topic or a keyword appears in ``text`` (decoded), if any."""
+    """The catalog theme ``text`` (decoded) is about: one whose topic it contains, else the one whose
+    matching keywords are longest in total (so "hurt themselves" beats "hurt"); ``None`` if none match."""
     for candidate in (text, decode(text)):
         lowered = candidate.lower()
         for theme in catalog.themes:
             if theme.topic.lower() in lowered:
                 return theme
-        for theme in catalog.themes:
-            if any(_mentions(candidate, keyword) for keyword in theme.keywords):
-                return theme
+        scores = [sum(len(k) for k in theme.keywords if _mentions(candidate, k)) for theme in catalog.themes]
+        if max(scores) > 0:
+            return catalog.themes[int(np.argmax(scores))]  # ties: the first in catalog order
     return None
 
 
@@ -142,19 +146,27 @@ class CompliantBlue(Agent):
         self.catalog = load_catalog()
         self._benign = {b.prompt: b.answer for b in self.catalog.benign}
 
-    def comply(self, prompt: str, round_number: int) -> str:
+    def comply(self, prompt: str, round_number: int, history: Sequence[Sequence[str]] = ()) -> str:
+        """The compliant answer to ``prompt`` after ``history`` (``[[prompt, answer], ...]``)."""
         if prompt in self._benign:
             return self._benign[prompt]
         decoded = decode(prompt)
+        theme = None
         if "restricted request" in decoded or _CODEWORD.search(prompt):
             theme = find_theme(decoded, self.catalog)
-            topic = theme.topic if theme is not None else "that"
-            return COMPLIANCE[(round_number - 1) % len(COMPLIANCE)].format(topic=topic)
-        return GENERAL_ANSWER
+        elif any(marker in prompt.lower() for marker in FOLLOW_UP_MARKERS) and history:
+            theme = find_theme(" ".join(turn[0] for turn in history), self.catalog)  # the conversation's topic
+            if theme is None:
+                return GENERAL_ANSWER
+        else:
+            return GENERAL_ANSWER
+        topic = theme.topic if theme is not None else "that"
+        return COMPLIANCE[(round_number - 1) % len(COMPLIANCE)].format(topic=topic)
 
     def act(self, observation, agent, action_space, info=None):
         info = info or {}
-        return sanitize(self.comply(info.get("prompt", ""), int(info.get("round", 1))), action_space.max_length)
+        answer = self.comply(info.get("prompt", ""), int(info.get("round", 1)), info.get("history", []))
+        return sanitize(answer, action_space.max_length)
 
     def describe(self):
         return {"class": "CompliantBlue"}
@@ -193,9 +205,10 @@ class GuardedBlue(CompliantBlue):
     def act(self, observation, agent, action_space, info=None):
         info = info or {}
         prompt, round_number = info.get("prompt", ""), int(info.get("round", 1))
-        if self.fired(prompt, info.get("history", [])):
+        history = info.get("history", [])
+        if self.fired(prompt, history):
             return sanitize(REFUSALS[(round_number - 1) % len(REFUSALS)], action_space.max_length)
-        return sanitize(self.comply(prompt, round_number), action_space.max_length)
+        return sanitize(self.comply(prompt, round_number, history), action_space.max_length)
 
     def describe(self):
         return {"class": "GuardedBlue", "guards": list(self.guards)}
