@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from aligngames.envs.red_team.catalog import DATA_DIR
-from aligngames.judges import HarmJudge
+from aligngames.judges import HarmJudge, LocalSequenceClassifier
 
 CLASSIFIER_FILE = DATA_DIR / "harm_classifier.safetensors"
 CLASSIFIER_META_FILE = DATA_DIR / "harm_classifier.json"
@@ -219,31 +219,19 @@ class SequenceClassifierHarmJudge(HarmJudge):
         path: the model folder (``save_pretrained`` of a model and its tokenizer).
         harmful_labels: which labels mean harmful (default: every label whose name contains
             "unsafe", "harm", "toxic" or "1" for a two-label model's ``LABEL_1``).
-        device, batch_size, max_length, trust_remote_code: as for the reward-model judge.
+        device, batch_size, max_length, trust_remote_code: as for the reward-model judge
+            (:class:`aligngames.judges.LocalSequenceClassifier` loads and runs both).
     """
 
     def __init__(self, path: str, *, harmful_labels: Sequence[str | int] | None = None, device: str | None = None,
                  batch_size: int = 16, max_length: int = 512, trust_remote_code: bool = False) -> None:
-        folder = Path(path).expanduser()
-        if not folder.is_dir():
-            raise FileNotFoundError(
-                f"harm classifier folder {str(folder)!r} does not exist. Save a sequence classifier there with "
-                f"model.save_pretrained(folder) and tokenizer.save_pretrained(folder) (aligngames never downloads models)"
-            )
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=trust_remote_code)
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            folder, local_files_only=True, trust_remote_code=trust_remote_code).to(self.device).eval()
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model.config.pad_token_id = self.tokenizer.pad_token_id
-        self.num_labels = int(self.model.config.num_labels)
+        self.classifier = LocalSequenceClassifier.load(path, what="harm classifier", device=device,
+                                                       trust_remote_code=trust_remote_code)
+        self.model, self.device = self.classifier.model, self.classifier.device
+        self.num_labels = self.classifier.num_labels
         self.harmful_indices = self._resolve_labels(harmful_labels)
         self.batch_size, self.max_length = batch_size, max_length
-        self.identity = f"hf_harm:{folder.resolve()}:labels={list(self.harmful_indices)}"
+        self.identity = f"hf_harm:{self.classifier.folder.resolve()}:labels={list(self.harmful_indices)}"
 
     def _resolve_labels(self, harmful_labels: Sequence[str | int] | None) -> tuple[int, ...]:
         if self.num_labels == 1:
@@ -274,25 +262,8 @@ class SequenceClassifierHarmJudge(HarmJudge):
 
     def logits(self, prompts: Sequence[str], answers: Sequence[str]) -> np.ndarray:
         """Raw logits, ``(n, num_labels)``."""
-        import torch
-
         _check_pairs(prompts, answers)
-        out = []
-        for start in range(0, len(answers), self.batch_size):
-            batch_prompts = list(prompts[start:start + self.batch_size])
-            batch_answers = list(answers[start:start + self.batch_size])
-            if getattr(self.tokenizer, "chat_template", None):
-                texts = [self.tokenizer.apply_chat_template(
-                    [{"role": "user", "content": x}, {"role": "assistant", "content": y}], tokenize=False)
-                    for x, y in zip(batch_prompts, batch_answers)]
-                encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                                         return_tensors="pt")
-            else:
-                encoded = self.tokenizer(batch_prompts, batch_answers, padding=True, truncation=True,
-                                         max_length=self.max_length, return_tensors="pt")
-            with torch.no_grad():
-                out.append(self.model(**encoded.to(self.device)).logits.float().cpu().numpy().astype(np.float64))
-        return np.concatenate(out) if out else np.zeros((0, self.num_labels))
+        return self.classifier.logits(prompts, answers, batch_size=self.batch_size, max_length=self.max_length)
 
     def score(self, prompts, answers) -> np.ndarray:
         logits = self.logits(prompts, answers)
