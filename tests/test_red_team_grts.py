@@ -137,3 +137,21 @@ def test_psro_on_the_tabular_mode_reaches_the_lp_value(tmp_path):
     run = psro.run(psro.PSROConfig("red_team_v0", kwargs, settings=psro.PSROSettings(iterations=20, episodes=1)),
                    tmp_path / "psro")
     assert run.nash_conv[-1] == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("path", ["examples/red_team_tournament.yaml", "examples/red_team_llm.yaml"])
+def test_example_tournament_configs_resolve(path):
+    from pathlib import Path
+
+    from aligngames.tournament import TournamentConfig
+
+    config = TournamentConfig.from_yaml(Path(__file__).parent.parent / path).resolve()
+    assert set(config.seats) == {"red_0", "blue"}
+
+
+def test_example_grts_config_loads():
+    from pathlib import Path
+
+    config = grts.load_config(Path(__file__).parent.parent / "examples/red_team_grts.yaml", iterations=2)
+    assert config.settings.iterations == 2 and config.settings.meta_solver == "nash"
+    assert len(config.red_candidates()) == 128 and len(config.blue_candidates()) == 17
