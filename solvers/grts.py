@@ -11,7 +11,8 @@ Nash meta-strategies by LP, checkpoints and resume). This module plugs in :class
 best-response oracle over a finite candidate set of policies. Each epoch:
 
 1. psro fills the meta-game of the current populations (tournament matches on ``red_team_v0``);
-2. sigma = Nash(meta-game) (zero-sum LP);
+2. sigma = Nash(meta-game) (zero-sum LP); NashConv of sigma on the meta-game and on the *candidate
+   game* (every red candidate against every blue candidate: the game GRTS searches), in ``trace.json``;
 3. red best response: ``argmax_c  U_red(c, sigma_blue) + lambda * D(c, P_red)`` over red candidates,
    where ``U`` is estimated by matches against each blue member (cached across epochs) and
    ``D(c, P) = mean_{m in P} (1 - cos(e_c, e_m))``; ``e_p`` is the normalised mean all-MiniLM-L6-v2
@@ -242,6 +243,25 @@ class GRTSOracle(BestResponseOracle):
         log.info("%s best response %s: value %.3f + bonus %.3f", seat, best[3], best[1], best[2])
         return best[3], best[4]
 
+    def full_game_nash_conv(self, mixtures: Mapping[str, Mixture]) -> float:
+        """NashConv of the mixtures in the candidate game (red candidates and population members x blue
+        candidates and members): ``sum_seat max_c U_seat(c, sigma_other) - U_seat(sigma)``. Computed
+        before each epoch's best responses, whose match results it shares (cached)."""
+        current = {seat: 0.0 for seat in (RED, BLUE)}
+        for red, p in mixtures[RED]:
+            for blue, q in mixtures[BLUE]:
+                if p > 0 and q > 0:
+                    stats = self.match(red, blue)
+                    for seat in current:
+                        current[seat] += p * q * stats.mean[seat]
+        gaps = []
+        for seat, candidates in ((RED, self.red_candidates), (BLUE, self.blue_candidates)):
+            opponents = mixtures[BLUE if seat == RED else RED]
+            pool = [*candidates.values(), *(spec for spec, _ in mixtures[seat])]
+            best = max(self.value(seat, spec, opponents) for spec in pool)
+            gaps.append(max(best - current[seat], 0.0))
+        return float(sum(gaps))
+
     def describe(self) -> dict[str, Any]:
         return {"class": "GRTSOracle", "diversity_weight": self.config.diversity_weight,
                 "red_candidates": len(self.red_candidates), "blue_candidates": len(self.blue_candidates)}
@@ -289,7 +309,8 @@ def run(config: GRTSConfig, out: str | Path, *, progress: bool = False) -> dict[
     blue_mixture = np.array([sigma[BLUE][name] for name in populations[BLUE]])  # (|P_blue|,)
     summary = {"epochs": result.epochs, "converged": state["converged"], "nash": sigma,
                "nash_value_red": float(red_mixture @ np.array(meta_game[RED]) @ blue_mixture),
-               "empirical_nash_conv": trace["empirical_nash_conv"], "red_population_diversity": diversity}
+               "empirical_nash_conv": trace["empirical_nash_conv"], "candidate_game_nash_conv": trace["nash_conv"],
+               "red_population_diversity": diversity}
     atomic_write_json(out / "grts.json", summary)
     _plot(out, trace, diversity, success)
     _replay(config, populations, agents, out / "tournament")
@@ -342,8 +363,10 @@ def _plot(out: Path, trace: Mapping[str, list], diversity: list[float], success:
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     left.plot(range(len(diversity)), diversity, marker="o")
     left.set(xlabel="epoch", ylabel="mean 1 - cos", title="red population diversity")
-    right.plot(trace["iteration"], trace["empirical_nash_conv"], marker="o")
-    right.set(xlabel="epoch", ylabel="NashConv", title="NashConv on the meta-game")
+    right.plot(trace["iteration"], trace["nash_conv"], marker="o", label="candidate game")
+    right.plot(trace["iteration"], trace["empirical_nash_conv"], marker="o", label="meta-game")
+    right.set(xlabel="epoch", ylabel="NashConv", title="NashConv of the Nash mixtures")
+    right.legend()
     figure.tight_layout()
     figure.savefig(out / "grts.png", dpi=120)
     plt.close(figure)

@@ -70,6 +70,29 @@ def test_grts_nash_mixtures_solve_the_recorded_meta_game(grts_run):
     np.testing.assert_allclose(np.array(payoffs["mean"]["red_0"]), red, atol=1e-9)
 
 
+def test_candidate_game_nash_conv_is_the_best_response_gain(grts_run):
+    """The recorded NashConv on the candidate game, recomputed from match payoffs by brute force."""
+    out, summary = grts_run
+    oracle = grts.GRTSOracle(small_config())
+    state = json.loads((out / "checkpoint.json").read_text())
+    agents = {name: AgentSpec(**data) for name, data in state["agents"].items()}
+    sigma = summary["nash"]
+    members = {seat: [agents[name] for name in sigma[seat]] for seat in sigma}
+    reds = list({grts.spec_key(s): s for s in [*oracle.red_candidates.values(), *members["red_0"]]}.values())
+    blues = list({grts.spec_key(s): s for s in [*oracle.blue_candidates.values(), *members["blue"]]}.values())
+    table = np.array([[oracle.match(r, b).mean["red_0"] for b in blues] for r in reds])  # zero-sum: blue = -red
+    red_mix = np.zeros(len(reds))
+    blue_mix = np.zeros(len(blues))
+    for name, p in sigma["red_0"].items():
+        red_mix[[grts.spec_key(r) for r in reds].index(grts.spec_key(agents[name]))] += p
+    for name, p in sigma["blue"].items():
+        blue_mix[[grts.spec_key(b) for b in blues].index(grts.spec_key(agents[name]))] += p
+    value = red_mix @ table @ blue_mix
+    expected = max((table @ blue_mix).max() - value, 0) + max((-(red_mix @ table)).max() + value, 0)
+    assert summary["candidate_game_nash_conv"][-1] == pytest.approx(expected, abs=1e-9)
+    assert all(gap >= 0 for gap in summary["candidate_game_nash_conv"])
+
+
 def test_diversity_is_the_mean_pairwise_cosine_distance(grts_run):
     out, _ = grts_run
     oracle = grts.GRTSOracle(small_config())
