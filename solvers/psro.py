@@ -419,7 +419,8 @@ def run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | Non
     def evaluate() -> tuple[dict[str, AgentSpec], dict[str, tuple[str, ...]], dict[str, Mixture], dict[str, Any]]:
         """Steps 1-3 on the current populations: play missing matches, meta-solve, NashConv."""
         agents = {name: from_mapping(AgentSpec, data, f"agents.{name}") for name, data in state["agents"].items()}
-        populations = {seat: tuple(names) for seat, names in state["populations"].items()}
+        # in the env's seat order: a checkpoint read back from JSON has its keys sorted (blue < red_0)
+        populations = {seat: tuple(state["populations"][seat]) for seat in seats}
         tournament = TournamentConfig(config.env, agents, config.env_kwargs, seats=populations,
                                       episodes=settings.episodes, seed=settings.seed, batch_size=settings.batch_size)
         seatings = list(itertools.product(*(populations[seat] for seat in seats)))
