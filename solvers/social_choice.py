@@ -215,11 +215,22 @@ def _pref_voting_method(name: str):
     return getattr(voting_methods, name)
 
 
+#: Up to this many candidates, ranked pairs enumerates candidate orders (``m!``, pref_voting's
+#: "from_stacks": the winners are the tops of stacks, Zavist & Tideman 1989) instead of edge
+#: tie-breaking orders, which grow as the factorial of the number of equal margins and do not
+#: finish on small elections with many pairwise ties.
+RANKED_PAIRS_STACK_LIMIT = 8
+
+
 def _winners(method_name: str, election: Election, candidates: Sequence[int] | None = None,
              use_rankings: bool = False) -> frozenset[int]:
     data = _ranking_profile(election, method_name) if use_rankings else _margin_graph(election)
     method = _pref_voting_method(method_name)
-    winners = method(data, curr_cands=None if candidates is None else list(candidates))
+    options = {}
+    if method_name == "ranked_pairs":
+        size = election.num_candidates if candidates is None else len(candidates)
+        options["algorithm"] = "from_stacks" if size <= RANKED_PAIRS_STACK_LIMIT else "basic"
+    winners = method(data, curr_cands=None if candidates is None else list(candidates), **options)
     return frozenset(int(c) for c in winners)
 
 
