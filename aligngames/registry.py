@@ -120,6 +120,11 @@ register_env(
     "multi-turn red-vs-blue dialogue scored by a harm judge (k red agents, benign rounds); tabular attack x defence mode",
 )
 
+register_env(
+    "moral_graph_v0", "aligngames.envs.moral_graph",
+    "moral-graph elicitation: participants articulate value cards and vote on wisdom upgrades; PageRank picks the winners",
+)
+
 register_solver("assistance", "aligngames.solvers.assistance",
                 "exact POMDP solution of small assistance games (cirl_v0), with reward-learning and no-ask baselines")
 
@@ -128,6 +133,13 @@ register_solver("sparse_debate", "aligngames.solvers.sparse_debate",
 
 register_solver("debate_eval", "aligngames.solvers.debate_eval",
                 "debate_v0 judge accuracy per protocol (positions swapped, bootstrap CIs) and debater Elo")
+
+register_solver("moral_graph", "aligngames.solvers.moral_graph",
+                "moral_graph_v0 sessions with scripted participants: graph export, representation, manipulation vs Copeland / maximal lottery")
+register_solver("social_choice", "aligngames.solvers.social_choice",
+                "voting rules (Copeland, minimax, Borda, ranked pairs, maximal lottery, ...) and RLCHF on annotator populations")
+register_solver("generative_social_choice", "aligngames.solvers.generative_social_choice",
+                "Fish et al. greedy slate of k statements (balanced coalitions, BJR check) with generator and rater queries")
 
 register_judge("features", "aligngames.judges:FeatureJudge",
                "embedded preference judge: annotator groups scoring readable answer features (offline, CPU)")
@@ -174,6 +186,10 @@ register_agent("compliant_blue", "aligngames.agents.red_team:CompliantBlue",
                "red_team_v0 blue baseline: complies with everything (placeholder compliance, never real harmful text)")
 register_agent("guarded_blue", "aligngames.agents.red_team:GuardedBlue",
                "red_team_v0 blue: complies unless a guard fires (keywords, jailbreak, decoder, context)")
+register_agent("value_participant", "aligngames.agents.moral_graph:ValueProfileParticipant",
+               "moral_graph_v0 participant with a latent value profile; honest or strategic votes")
+register_agent("persona_participant", "aligngames.agents.moral_graph:PersonaParticipant",
+               "moral_graph_v0 participant played by any text agent (an LLM) with a persona prompt")
 register_agent("scripted", "aligngames.agents.basic:ScriptedAgent",
                "replays a fixed list of actions, one per turn (for golden transcripts)")
 register_agent("llm", "aligngames.agents.llm.agent:llm_agent",
