@@ -255,3 +255,16 @@ def test_cli(tmp_path, capsys):
     assert data["rlchf"]["rule"] == "copeland"
     assert main(["solve", "social_choice", "--rankings", "0>1>2*4", "1>2>0*3", "2>0>1*2"]) == 0
     assert "minimax" in capsys.readouterr().out
+
+
+def test_maximal_lottery_agrees_with_the_nash_lp_of_the_margin_game():
+    """The two routes to the maximal lottery (pref_voting's LP on a profile; our HiGHS LP on the
+    margin matrix, aligngames.solvers.nash) agree where it is unique (an odd number of voters)."""
+    from aligngames.solvers import nash
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        num_candidates = int(rng.integers(3, 7))
+        rankings = [list(rng.permutation(num_candidates)) for _ in range(int(rng.integers(1, 6)) * 2 + 1)]
+        election = sc.as_election(rankings)
+        np.testing.assert_allclose(sc.maximal_lottery(election), nash.maximal_lottery(election.margins), atol=1e-7)
