@@ -167,8 +167,8 @@ class MoralGraphRules(GameRules):
                                                 "vote": spaces.Discrete(len(CHOICES))})
         else:
             action = text_space(max_text_length)
-        self._observation_spaces = {agent: observation for agent in self.possible_agents}
-        self._action_spaces = {agent: action for agent in self.possible_agents}
+        self.observation_spaces = {agent: observation for agent in self.possible_agents}
+        self.action_spaces = {agent: action for agent in self.possible_agents}
         self.context_index = 0
         self.stage = "articulate"
         self.vote_round = 0
@@ -178,12 +178,6 @@ class MoralGraphRules(GameRules):
         self.states: list[_ContextState] = []
 
     # --- spaces ---------------------------------------------------------------------------------
-    def observation_space(self, agent: str):
-        return self._observation_spaces[agent]
-
-    def action_space(self, agent: str):
-        return self._action_spaces[agent]
-
     # --- dynamics -------------------------------------------------------------------------------
     def reset(self, rng: np.random.Generator) -> None:
         # the order in which each participant sees each context's transitions (first `rounds` shown)
@@ -214,7 +208,7 @@ class MoralGraphRules(GameRules):
         acting = self.acting_agents()
         if agent not in acting:
             raise ValueError(f"agent {agent!r} acted out of turn: the episode is over")
-        space = self._action_spaces[agent]
+        space = self.action_spaces[agent]
         if self.mode == "tabular":
             if not isinstance(action, Mapping) or set(action) != {"card", "vote"}:
                 raise ValueError(f"agent {agent!r}: a tabular action is a dict {{'card': 0..{self.max_cards - 1}, "

@@ -135,8 +135,8 @@ class RedTeamRules(GameRules):
         per_round = max(max_prompt_length, longest_benign) + max_answer_length + 120
         self.transcript_length = 1500 + rounds * per_round
         space = observation_space(NUM_FEATURES, self.transcript_length, low=-float(rounds), high=float(rounds))
-        self._observation_spaces = dict.fromkeys(self.possible_agents, space)
-        self._action_spaces = {**{red: text_space(max_prompt_length) for red in self.reds},
+        self.observation_spaces = dict.fromkeys(self.possible_agents, space)
+        self.action_spaces = {**{red: text_space(max_prompt_length) for red in self.reds},
                                "blue": text_space(max_answer_length)}
         self.plan: list[str] = []
         self.turns: list[Turn] = []
@@ -144,12 +144,6 @@ class RedTeamRules(GameRules):
         self._rng = np.random.default_rng(0)
 
     # --- spaces ---------------------------------------------------------------------------------
-    def observation_space(self, agent: str):
-        return self._observation_spaces[agent]
-
-    def action_space(self, agent: str):
-        return self._action_spaces[agent]
-
     # --- the episode ----------------------------------------------------------------------------
     def reset(self, rng: np.random.Generator) -> None:
         self._rng = rng
@@ -183,7 +177,7 @@ class RedTeamRules(GameRules):
         acting = self.acting_agents()
         if agent not in acting:
             raise ValueError(f"agent {agent!r} acted out of turn: the agents to act now are {list(acting)}")
-        return check_text_action(action, self._action_spaces[agent], agent)
+        return check_text_action(action, self.action_spaces[agent], agent)
 
     def apply(self, actions: Mapping[str, Any]) -> dict[str, float]:
         ((agent, text),) = actions.items()

@@ -145,18 +145,12 @@ class TabularRedTeamRules(GameRules):
         self.game_info = GameInfo(num_red + 1, Utility.GENERAL_SUM if general else Utility.ZERO_SUM, Dynamics.SIMULTANEOUS)
         self.transcript_length = 200 + rounds * 200
         space = observation_space(NUM_FEATURES, self.transcript_length, low=-float(rounds), high=float(rounds))
-        self._observation_spaces = dict.fromkeys(self.possible_agents, space)
-        self._action_spaces = {**{red: spaces.Discrete(len(self.attack_names)) for red in self.reds},
+        self.observation_spaces = dict.fromkeys(self.possible_agents, space)
+        self.action_spaces = {**{red: spaces.Discrete(len(self.attack_names)) for red in self.reds},
                                "blue": spaces.Discrete(len(self.defences))}
         self.benign_rounds: np.ndarray = np.zeros(rounds, dtype=bool)
         self.history: list[PlayedRound] = []
         self.returns: dict[str, float] = {}
-
-    def observation_space(self, agent: str):
-        return self._observation_spaces[agent]
-
-    def action_space(self, agent: str):
-        return self._action_spaces[agent]
 
     def attacker(self, round_index: int) -> str:
         return self.reds[round_index % self.num_red]
@@ -178,7 +172,7 @@ class TabularRedTeamRules(GameRules):
         acting = self.acting_agents()
         if agent not in acting:
             raise ValueError(f"agent {agent!r} acted out of turn: the agents to act now are {list(acting)}")
-        return check_discrete_action(action, self._action_spaces[agent], agent)
+        return check_discrete_action(action, self.action_spaces[agent], agent)
 
     def apply(self, actions: Mapping[str, Any]) -> dict[str, float]:
         index = len(self.history)
@@ -209,7 +203,7 @@ class TabularRedTeamRules(GameRules):
         return {"observation": features, "transcript": sanitize(tabular_view(self, agent), self.transcript_length)}
 
     def agent_info(self, agent: str) -> dict[str, Any]:
-        size = self._action_spaces[agent].n
+        size = self.action_spaces[agent].n
         return {"action_mask": np.ones(size, dtype=np.int8), "round": min(len(self.history) + 1, self.rounds)}
 
     # --- the normal form ------------------------------------------------------------------------
