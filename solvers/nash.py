@@ -262,5 +262,10 @@ def run_cli(args: argparse.Namespace) -> int:
         "exploitability": exploitability(matrix.payoffs, solution.row, solution.col),
     }
     driver.write_run(args.out, "nash", NashConfig(), source, result, trace=None)
-    driver.report(args.out, f"value {solution.value:+.6f}; exploitability {result['exploitability']:.3g}")
+    summary = f"value {solution.value:+.6f}; exploitability {result['exploitability']:.3g}"
+    for player, strategy in (("row", result["row"]), ("column", result["col"])):
+        support = sorted(((p, name) for name, p in strategy.items() if p > 1e-9), reverse=True)
+        shown = ", ".join(f"{name} {p:.4f}" for p, name in support[:8])
+        summary += f"\n{player} player: {shown}" + (f" (+{len(support) - 8} more)" if len(support) > 8 else "")
+    driver.report(args.out, summary)
     return 0
