@@ -338,6 +338,7 @@ class PolicyGradientTrainer:
 
             # the forward used for gradients goes through DDP; generation and scoring use the bare model
             self._parallel = DistributedDataParallel(handle.model, broadcast_buffers=False)
+            self._parallel.eval()  # no dropout, and peft picks the adapter per row as in the bare model
 
     @property
     def num_trainable(self) -> int:

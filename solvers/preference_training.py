@@ -590,7 +590,11 @@ class LanguagePolicy:
         if self.policy.adapter is not None:
             from aligngames.agents.llm import lora
 
-            return lora.save_adapter(self.handle, self.policy.adapter, folder)
+            lora.save_adapter(self.handle, self.policy.adapter, folder)
+            # the adapter in memory now is what the folder holds: an agent that loads the folder in this
+            # process (a tournament, PSRO) shares it instead of refusing a second adapter of that name
+            self.handle.adapters[self.policy.adapter] = str(Path(folder).resolve())
+            return folder
         self.handle.model.save_pretrained(folder, safe_serialization=True)
         self.handle.tokenizer.save_pretrained(folder)
         return folder
@@ -609,10 +613,19 @@ class LanguagePolicy:
 
 
 def _private_copy(handle):
+    """A copy of the model that nothing else shares. The shared model may carry other runs' LoRA adapters
+    (peft changes it in place), so its weights are read again from its folder when it has one."""
     from aligngames.agents.llm.models import wrap_model
 
-    return wrap_model(copy.deepcopy(handle.model), handle.tokenizer, handle.identity, device=handle.device,
-                      folder=handle.folder)
+    if handle.is_peft:
+        if handle.folder is None:
+            raise ValueError("full fine-tuning needs a model loaded from a folder (this one carries LoRA adapters)")
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(handle.folder, dtype=handle.dtype, local_files_only=True)
+    else:
+        model = copy.deepcopy(handle.model)
+    return wrap_model(model, handle.tokenizer, handle.identity, device=handle.device, folder=handle.folder)
 
 
 def _save_weights(ref: PolicyRef, folder: Path) -> None:
