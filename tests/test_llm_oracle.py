@@ -1,0 +1,113 @@
+"""The policy-gradient best-response oracle: it learns what the judge rewards against the opponents'
+mixture, is deterministic, and plugs into PSRO (meta-games by the tournament runner, resume)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from aligngames.judges import PreferenceJudge
+from aligngames.solvers import psro
+from aligngames.solvers.llm_oracle import OracleSettings, PolicyGradientOracle
+from aligngames.tournament import AgentSpec
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> str:
+    from aligngames.agents.llm.testing import save_tiny_model
+
+    return str(save_tiny_model(tmp_path_factory.mktemp("tiny") / "model", seed=1))
+
+
+class LowercaseJudge(PreferenceJudge):
+    """Prefers the answer with the larger share of lowercase letters."""
+
+    identity = "lowercase"
+
+    def compare(self, prompts, first, second):
+        def share(text):
+            return sum(c.islower() for c in text) / max(len(text), 1)
+
+        return np.array([1.0 / (1.0 + np.exp(-10.0 * (share(a) - share(b)))) for a, b in zip(first, second)])
+
+
+TEMPLATES = [(AgentSpec("template", {"style": "concise"}), 0.5), (AgentSpec("template", {"style": "evasive"}), 0.5)]
+
+
+def test_best_response_learns_against_the_mixture_and_is_deterministic(tiny_model, tmp_path):
+    from safetensors.torch import load_file
+
+    from aligngames.agents.llm import load_model, next_token_logprobs
+
+    settings = OracleSettings(model=tiny_model, lora_rank=4, steps=25, episodes_per_step=4, group_size=4,
+                              learning_rate=0.01, max_new_tokens=1, micro_batch_size=16, reference_kl=0.0)
+    env_kwargs = {"mode": "language", "judge": LowercaseJudge(), "max_answer_length": 40}
+    mixtures = {"player_0": [(AgentSpec("template", {"style": "concise"}), 1.0)], "player_1": TEMPLATES}
+    name, spec = PolicyGradientOracle("preference_game_v0", env_kwargs, settings, tmp_path / "a").best_response("player_0", mixtures)
+    assert name == "player_0.llm1" and spec.type == "llm" and spec.kwargs["temperature"] == 1.0
+    folder = tmp_path / "a" / "policies" / "player_0.1"
+    assert spec.kwargs["adapter"] == str(folder.resolve())
+
+    handle = load_model(tiny_model)
+    tokenizer = handle.tokenizer
+    lowercase = torch.tensor([len(tokenizer.decode([i])) == 1 and tokenizer.decode([i]).islower() for i in range(len(tokenizer))])
+    agent = spec.build()  # loads the folder: the adapter the oracle trained, shared in this process
+    prompt = agent.prompt({"transcript": "Prompt: How do I keep a basil plant alive on a windowsill?"}, "player_0")
+    with torch.no_grad():
+        trained = next_token_logprobs(handle, [prompt], adapter=agent.adapter).exp()[0, lowercase].sum()
+        base = next_token_logprobs(handle, [prompt], adapter=None).exp()[0, lowercase].sum()
+    assert base < 0.1 and trained > 2 * base  # the judge prefers lowercase answers to the templates
+    log = [json.loads(line) for line in (tmp_path / "a" / "oracle.jsonl").read_text().splitlines()]
+    assert len(log) == 25 and np.mean([r["mean_return"] for r in log[-5:]]) > np.mean([r["mean_return"] for r in log[:5]])
+
+    short = OracleSettings(**{**settings.__dict__, "steps": 2})
+    first = PolicyGradientOracle("preference_game_v0", env_kwargs, short, tmp_path / "b").best_response("player_0", mixtures)
+    second = PolicyGradientOracle("preference_game_v0", env_kwargs, short, tmp_path / "c").best_response("player_0", mixtures)
+    weights = [load_file(tmp_path / run / "policies" / "player_0.1" / "adapter_model.safetensors") for run in ("b", "c")]
+    assert first[0] == second[0] and all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_psro_with_the_llm_oracle_resumes_after_a_kill(tiny_model, tmp_path):
+    """PSRO on the language preference game with LoRA best responses for both seats; a run killed in
+    its second oracle call and resumed ends with the same populations, meta-games and adapters."""
+    settings = OracleSettings(model=tiny_model, lora_rank=4, steps=2, episodes_per_step=2, group_size=2,
+                              learning_rate=0.01, max_new_tokens=4)
+    env_kwargs = {"mode": "language", "max_answer_length": 40}
+    config = psro.PSROConfig("preference_game_v0", env_kwargs,
+                             {"player_0": AgentSpec("template", {"style": "concise"}),
+                              "player_1": AgentSpec("template", {"style": "evasive"})},
+                             psro.PSROSettings(iterations=1, meta_solver="nash", episodes=2, seed=4))
+    whole = psro.run(config, tmp_path / "whole", oracle=PolicyGradientOracle(
+        "preference_game_v0", env_kwargs, settings, tmp_path / "whole"))
+    assert [spec.type for spec in whole.agents.values()].count("llm") == 2
+    assert len(whole.empirical_nash_conv) == 2  # the initial populations and the final ones
+
+    class Killed(PolicyGradientOracle):
+        calls = 0
+
+        def best_response(self, seat, mixtures):
+            Killed.calls += 1
+            if Killed.calls == 2:
+                raise KeyboardInterrupt
+            return super().best_response(seat, mixtures)
+
+    with pytest.raises(KeyboardInterrupt):
+        psro.run(config, tmp_path / "parts", oracle=Killed("preference_game_v0", env_kwargs, settings, tmp_path / "parts"))
+    resumed = psro.run(config, tmp_path / "parts", oracle=PolicyGradientOracle(
+        "preference_game_v0", env_kwargs, settings, tmp_path / "parts"))
+    assert resumed.meta_strategies == whole.meta_strategies
+    assert resumed.empirical_nash_conv == whole.empirical_nash_conv
+    for seat in ("player_0", "player_1"):
+        files = [(tmp_path / run / "policies" / f"{seat}.1" / "adapter_model.safetensors").read_bytes() for run in ("whole", "parts")]
+        assert files[0] == files[1]
