@@ -59,6 +59,15 @@ def parse_agent(text: str) -> tuple[str, dict[str, Any]]:
     return name, kwargs
 
 
+def parse_labelled_agent(text: str, flag: str) -> tuple[str, str, dict[str, Any]]:
+    """``"LABEL=NAME[:key=value,...]"`` -> ``(label, name, kwargs)``; errors name ``flag``."""
+    label, separator, spec = text.partition("=")
+    if not separator or not label:
+        raise ConfigError(f"{flag}: expected LABEL=AGENT[:key=value,...], got {text!r}")
+    name, kwargs = parse_agent(spec)
+    return label, name, kwargs
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     sections = [("envs", registry.ENVS), ("agents", registry.AGENTS), ("judges", registry.JUDGES),
                 ("solvers", registry.SOLVERS)]

@@ -207,7 +207,74 @@ class FeatureJudge(PreferenceJudge):
         )
 
 
-# --- reward models ----------------------------------------------------------------------------
+# --- reward models and other sequence classifiers -------------------------------------------------
+
+@dataclass(frozen=True)
+class LocalSequenceClassifier:
+    """An ``AutoModelForSequenceClassification`` and its tokenizer, loaded from a local folder.
+
+    Shared by the reward-model judge and the harm-classifier judge. Inputs use the tokenizer's chat
+    template when it has one (user turn = prompt, assistant turn = answer), else the (prompt, answer)
+    text pair. Nothing is downloaded and ``trust_remote_code`` is off unless passed.
+    """
+
+    folder: Path
+    model: object
+    tokenizer: object
+    device: str
+
+    @classmethod
+    def load(cls, path: str, *, what: str, device: str | None = None,
+             trust_remote_code: bool = False) -> LocalSequenceClassifier:
+        """Load from ``path``; ``what`` names the model in the error when the folder is missing."""
+        folder = Path(path).expanduser()
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"{what} folder {str(folder)!r} does not exist. Save a model there with "
+                f"model.save_pretrained(folder) and tokenizer.save_pretrained(folder) (aligngames never downloads models)"
+            )
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=trust_remote_code)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            folder, local_files_only=True, trust_remote_code=trust_remote_code
+        ).to(device).eval()
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        model.config.pad_token_id = tokenizer.pad_token_id
+        return cls(folder, model, tokenizer, device)
+
+    @property
+    def num_labels(self) -> int:
+        return int(self.model.config.num_labels)
+
+    def logits(self, prompts: Sequence[str], answers: Sequence[str], *, batch_size: int, max_length: int) -> np.ndarray:
+        """Logits of each (prompt, answer), float64 of shape ``(len(answers), num_labels)``."""
+        import torch
+
+        out: list[np.ndarray] = []
+        for start in range(0, len(answers), batch_size):
+            batch_prompts = list(prompts[start:start + batch_size])
+            batch_answers = list(answers[start:start + batch_size])
+            if getattr(self.tokenizer, "chat_template", None):
+                texts = [
+                    self.tokenizer.apply_chat_template(
+                        [{"role": "user", "content": x}, {"role": "assistant", "content": y}], tokenize=False
+                    )
+                    for x, y in zip(batch_prompts, batch_answers)
+                ]
+                encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=max_length,
+                                         return_tensors="pt")
+            else:
+                encoded = self.tokenizer(batch_prompts, batch_answers, padding=True, truncation=True,
+                                         max_length=max_length, return_tensors="pt")
+            with torch.no_grad():
+                logits = self.model(**encoded.to(self.device)).logits  # (batch, num_labels)
+            out.append(logits.float().cpu().numpy().astype(np.float64))
+        return np.concatenate(out) if out else np.zeros((0, self.num_labels))
+
 
 class RewardModelJudge(PreferenceJudge):
     """A reward model (``AutoModelForSequenceClassification`` with one output) from a local folder.
@@ -219,53 +286,19 @@ class RewardModelJudge(PreferenceJudge):
 
     def __init__(self, path: str, *, device: str | None = None, batch_size: int = 16,
                  max_length: int = 1024, trust_remote_code: bool = False) -> None:
-        folder = Path(path).expanduser()
-        if not folder.is_dir():
-            raise FileNotFoundError(
-                f"reward model folder {str(folder)!r} does not exist. Save a model there with "
-                f"model.save_pretrained(folder) and tokenizer.save_pretrained(folder) (aligngames never downloads models)"
-            )
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=trust_remote_code)
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            folder, local_files_only=True, trust_remote_code=trust_remote_code
-        ).to(self.device).eval()
-        if self.model.config.num_labels != 1:
-            raise ValueError(f"reward model at {str(folder)!r} has {self.model.config.num_labels} outputs; a reward model has 1")
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model.config.pad_token_id = self.tokenizer.pad_token_id
+        self.classifier = LocalSequenceClassifier.load(path, what="reward model", device=device,
+                                                       trust_remote_code=trust_remote_code)
+        folder = self.classifier.folder
+        if self.classifier.num_labels != 1:
+            raise ValueError(f"reward model at {str(folder)!r} has {self.classifier.num_labels} outputs; a reward model has 1")
+        self.device, self.model, self.tokenizer = self.classifier.device, self.classifier.model, self.classifier.tokenizer
         self.batch_size = batch_size
         self.max_length = max_length
         self.identity = f"reward_model:{folder.resolve()}"
 
     def rewards(self, prompts: Sequence[str], answers: Sequence[str]) -> np.ndarray:
         """The scalar reward of each (prompt, answer), float64 of shape ``(len(answers),)``."""
-        import torch
-
-        out: list[np.ndarray] = []
-        for start in range(0, len(answers), self.batch_size):
-            batch_prompts = list(prompts[start:start + self.batch_size])
-            batch_answers = list(answers[start:start + self.batch_size])
-            if getattr(self.tokenizer, "chat_template", None):
-                texts = [
-                    self.tokenizer.apply_chat_template(
-                        [{"role": "user", "content": x}, {"role": "assistant", "content": y}], tokenize=False
-                    )
-                    for x, y in zip(batch_prompts, batch_answers)
-                ]
-                encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                                         return_tensors="pt")
-            else:
-                encoded = self.tokenizer(batch_prompts, batch_answers, padding=True, truncation=True,
-                                         max_length=self.max_length, return_tensors="pt")
-            with torch.no_grad():
-                logits = self.model(**encoded.to(self.device)).logits  # (batch, 1)
-            out.append(logits[:, 0].float().cpu().numpy().astype(np.float64))
-        return np.concatenate(out) if out else np.zeros(0)
+        return self.classifier.logits(prompts, answers, batch_size=self.batch_size, max_length=self.max_length)[:, 0]
 
     def compare(self, prompts, first, second) -> np.ndarray:
         _check_batch(prompts, first, second)

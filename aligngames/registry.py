@@ -115,6 +115,16 @@ register_env(
     "debate with verified quotes (debate, consultancy, blind judge) on fictional-entity passages; sparse-evidence tabular mode",
 )
 
+register_env(
+    "red_team_v0", "aligngames.envs.red_team",
+    "multi-turn red-vs-blue dialogue scored by a harm judge (k red agents, benign rounds); tabular attack x defence mode",
+)
+
+register_env(
+    "moral_graph_v0", "aligngames.envs.moral_graph",
+    "moral-graph elicitation: participants articulate value cards and vote on wisdom upgrades; PageRank picks the winners",
+)
+
 register_solver("assistance", "aligngames.solvers.assistance",
                 "exact POMDP solution of small assistance games (cirl_v0), with reward-learning and no-ask baselines")
 
@@ -124,12 +134,25 @@ register_solver("sparse_debate", "aligngames.solvers.sparse_debate",
 register_solver("debate_eval", "aligngames.solvers.debate_eval",
                 "debate_v0 judge accuracy per protocol (positions swapped, bootstrap CIs) and debater Elo")
 
+register_solver("moral_graph", "aligngames.solvers.moral_graph",
+                "moral_graph_v0 sessions with scripted participants: graph export, representation, manipulation vs Copeland / maximal lottery")
+register_solver("social_choice", "aligngames.solvers.social_choice",
+                "voting rules (Copeland, minimax, Borda, ranked pairs, maximal lottery, ...) and RLCHF on annotator populations")
+register_solver("generative_social_choice", "aligngames.solvers.generative_social_choice",
+                "Fish et al. greedy slate of k statements (balanced coalitions, BJR check) with generator and rater queries")
+
 register_judge("features", "aligngames.judges:FeatureJudge",
                "embedded preference judge: annotator groups scoring readable answer features (offline, CPU)")
 register_judge("quote_counting", "aligngames.envs.debate.judges:QuoteCountingJudge",
                "debate judge: counts verified quotes that contain each side's answer, minus unverified ones (transparent)")
 register_judge("agent_judge", "aligngames.envs.debate.judges:agent_judge",
                "debate judge played by any registered agent (e.g. an LLM); replies parsed strictly, invalid ones recorded")
+register_judge("embedding_harm", "aligngames.envs.red_team.judges:EmbeddingHarmJudge",
+               "harm judge: MiniLM embeddings + logistic regression fitted on the project's labelled answers (offline, CPU)")
+register_judge("hf_harm", "aligngames.envs.red_team.judges:SequenceClassifierHarmJudge",
+               "harm judge: P(harmful label) from a local HF sequence classifier (path=...)")
+register_judge("pattern_harm", "aligngames.envs.red_team.judges:PatternHarmJudge",
+               "harm judge baseline: 0 for refusals, else the share of compliance phrases (lexical; for fast tests)")
 register_judge("reward_model", "aligngames.judges:RewardModelJudge",
                "preference from a local HF reward model: sigmoid(r(a) - r(b))")
 register_judge("llm", "aligngames.agents.llm.judges:LLMPreferenceJudge",
@@ -156,6 +179,17 @@ register_agent("greedy_revealer", "aligngames.agents.debate:GreedyRevealer",
                "debate_v0 tabular debater: reveals the feature that helps its answer most")
 register_agent("strategic_human", "aligngames.solvers.assistance:StrategicHuman",
                "cirl_v0 human that best-responds to the exact solver's robot (answers to maximise the shared return)")
+register_agent("red_teamer", "aligngames.agents.red_team:ScriptedRedTeamer",
+               "red_team_v0 red agent: one (theme, method) of the attack catalog (non-operational placeholders)")
+register_agent("refusing_blue", "aligngames.agents.red_team:RefusingBlue", "red_team_v0 blue baseline: refuses everything")
+register_agent("compliant_blue", "aligngames.agents.red_team:CompliantBlue",
+               "red_team_v0 blue baseline: complies with everything (placeholder compliance, never real harmful text)")
+register_agent("guarded_blue", "aligngames.agents.red_team:GuardedBlue",
+               "red_team_v0 blue: complies unless a guard fires (keywords, jailbreak, decoder, context)")
+register_agent("value_participant", "aligngames.agents.moral_graph:ValueProfileParticipant",
+               "moral_graph_v0 participant with a latent value profile; honest or strategic votes")
+register_agent("persona_participant", "aligngames.agents.moral_graph:PersonaParticipant",
+               "moral_graph_v0 participant played by any text agent (an LLM) with a persona prompt")
 register_agent("scripted", "aligngames.agents.basic:ScriptedAgent",
                "replays a fixed list of actions, one per turn (for golden transcripts)")
 register_agent("llm", "aligngames.agents.llm.agent:llm_agent",
@@ -168,6 +202,8 @@ register_solver("mpo", "aligngames.solvers.mpo",
                 "magnetic preference optimization: MMD with the magnet reset to the policy; last iterate -> Nash")
 register_solver("nash_md", "aligngames.solvers.nash_md", "Nash-MD (Munos et al.): regularised self-play baseline")
 register_solver("spo", "aligngames.solvers.spo", "self-play preference optimization (Swamy et al.), sampled win rates")
+register_solver("grts", "aligngames.solvers.grts",
+                "GRTS-style red teaming on red_team_v0: PSRO (Nash meta-solver) with a semantic-diversity bonus for red")
 register_solver("psro", "aligngames.solvers.psro",
                 "policy-space response oracles with nash / uniform / prd meta-solvers; resumable")
 

@@ -6,8 +6,9 @@
 Sections (every speed figure is a ratio against a named baseline measured in the same run):
 
 1. ``lp``: zero-sum Nash by LP on random games ``U(-1, 1)^(n x n)``, n = 10, 100, 500, 1000: time of
-   :func:`aligngames.solvers.nash.solve_zero_sum` (HiGHS), OpenSpiel's ``lp_solver`` (cvxpy + ECOS) and
-   nashpy's ``linear_program``; value agreement with OpenSpiel.
+   :func:`aligngames.solvers.nash.solve_zero_sum` (default ``method="auto"``: HiGHS on small games, the
+   checked dense interior-point method on large ones), of the same with ``method="highs"``, of
+   OpenSpiel's ``lp_solver`` (cvxpy + ECOS) and of nashpy's ``linear_program``; value agreement with OpenSpiel.
 2. ``mmd``: MMD (alpha 0.1, step 0.1) on the same games: time per iteration of ours and of OpenSpiel's
    sequence-form ``mmd_dilated`` on the turn-based version of the game (the same update; its iterates
    agree with ours), exploitability of our last and average iterates after 10 / 100 / 1000 iterations;
@@ -71,17 +72,20 @@ def bench_lp(sizes: list[int]) -> list[dict]:
         payoffs = random_game(size)
         repeats = 5 if size <= 100 else 1
         ours, ours_time = timed(nash.solve_zero_sum, payoffs, repeats=repeats)
+        highs, highs_time = timed(nash.solve_zero_sum, payoffs, method="highs", repeats=repeats)
         game = openspiel_matrix_game(payoffs)
         (_, _, os_value, _), os_time = timed(lp_solver.solve_zero_sum_matrix_game, game, repeats=repeats)
         row = {"size": size, "ours_s": ours_time, "openspiel_s": os_time, "speedup_vs_openspiel": os_time / ours_time,
+               "highs_s": highs_time, "highs_speedup_vs_openspiel": os_time / highs_time,
                "value": ours.value, "value_gap_vs_openspiel": abs(ours.value - float(os_value)),
+               "value_gap_highs": abs(ours.value - highs.value),
                "ours_exploitability": nash.exploitability(payoffs, ours.row, ours.col)}
         if nashpy is not None and size <= 500:
             (nash_row, nash_col), nashpy_time = timed(nashpy.Game(payoffs).linear_program, repeats=repeats)
             row.update(nashpy_s=nashpy_time, speedup_vs_nashpy=nashpy_time / ours_time,
                        value_gap_vs_nashpy=abs(float(nash_row @ payoffs @ nash_col) - ours.value))
         rows.append(row)
-        print(f"  lp n={size}: ours {ours_time:.4f}s, OpenSpiel {os_time:.4f}s ({row['speedup_vs_openspiel']:.1f}x), "
+        print(f"  lp n={size}: ours {ours_time:.4f}s, HiGHS alone {highs_time:.4f}s, OpenSpiel {os_time:.4f}s ({row['speedup_vs_openspiel']:.1f}x), "
               f"value gap {row['value_gap_vs_openspiel']:.1e}", flush=True)
     return rows
 
@@ -212,9 +216,11 @@ def bench_preference(cases: list[tuple[str, np.ndarray, int]]) -> list[dict]:
 
 def print_tables(results: dict) -> None:
     print("\nZero-sum Nash by LP (random U(-1,1) games)")
-    print(f"{'n':>6} {'ours s':>10} {'OpenSpiel s':>12} {'speedup':>8} {'nashpy s':>10} {'value gap':>10}")
+    print(f"{'n':>6} {'ours s':>10} {'HiGHS s':>10} {'OpenSpiel s':>12} {'speedup':>8} {'HiGHS speedup':>14} "
+          f"{'nashpy s':>10} {'value gap':>10}")
     for row in results["lp"]:
-        print(f"{row['size']:>6} {row['ours_s']:>10.4f} {row['openspiel_s']:>12.4f} {row['speedup_vs_openspiel']:>7.1f}x "
+        print(f"{row['size']:>6} {row['ours_s']:>10.4f} {row['highs_s']:>10.4f} {row['openspiel_s']:>12.4f} "
+              f"{row['speedup_vs_openspiel']:>7.1f}x {row['highs_speedup_vs_openspiel']:>13.1f}x "
               f"{row.get('nashpy_s', float('nan')):>10.4f} {row['value_gap_vs_openspiel']:>10.1e}")
     print(f"\nMMD per iteration (alpha {ALPHA}, eta {ETA}); exploitability of our last / average iterate")
     print(f"{'n':>6} {'ours us':>9} {'OpenSpiel us':>13} {'speedup':>8} {'agree':>8}   last@10/100/1000   average@10/100/1000")

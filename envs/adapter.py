@@ -27,18 +27,21 @@ from aligngames.game import Dynamics, GameInfo
 class GameRules(abc.ABC):
     """The rules of one game, free of PettingZoo.
 
-    Subclasses set ``possible_agents`` and ``game_info`` in ``__init__`` and build their spaces
-    there once (the same space object is returned on every call).
+    Subclasses set ``possible_agents`` and ``game_info``, and build their spaces once in
+    ``__init__`` as the dicts ``observation_spaces`` and ``action_spaces`` (agent -> space), so the
+    same space object is returned on every call.
     """
 
     possible_agents: tuple[str, ...]
     game_info: GameInfo
+    observation_spaces: dict[str, gymnasium.Space]
+    action_spaces: dict[str, gymnasium.Space]
 
-    @abc.abstractmethod
-    def observation_space(self, agent: str) -> gymnasium.Space: ...
+    def observation_space(self, agent: str) -> gymnasium.Space:
+        return self.observation_spaces[agent]
 
-    @abc.abstractmethod
-    def action_space(self, agent: str) -> gymnasium.Space: ...
+    def action_space(self, agent: str) -> gymnasium.Space:
+        return self.action_spaces[agent]
 
     @abc.abstractmethod
     def reset(self, rng: np.random.Generator) -> None:

@@ -288,7 +288,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> DebateEvalConfig:
-    from aligngames.cli import parse_agent
+    from aligngames.cli import parse_agent, parse_labelled_agent
 
     data: dict[str, Any] = load_yaml(args.config) if args.config else {}
     for key in ("split", "rounds", "max_items", "seed", "judge"):
@@ -305,10 +305,7 @@ def config_from_args(args: argparse.Namespace) -> DebateEvalConfig:
     if args.elo_pool is not None:
         pool = {}
         for entry in args.elo_pool:
-            label, sep, spec = entry.partition("=")
-            if not sep:
-                raise ValueError(f"--elo-pool entries are NAME=AGENT[:key=value,...], got {entry!r}")
-            name, kwargs = parse_agent(spec)
+            label, name, kwargs = parse_labelled_agent(entry, "--elo-pool")
             pool[label] = {"type": name, "kwargs": kwargs}
         data["elo_pool"] = pool
     return from_mapping(DebateEvalConfig, data, args.config or "debate_eval")

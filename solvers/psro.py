@@ -542,7 +542,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from aligngames.cli import parse_agent
+    from aligngames.cli import parse_labelled_agent
     from aligngames.solvers import driver
 
     settings = driver.config_from_args(PSROSettings, args)
@@ -564,10 +564,7 @@ def run_cli(args: argparse.Namespace) -> int:
         return 0
     initial = {}
     for item in args.initial:
-        seat, separator, agent = item.partition("=")
-        if not separator:
-            raise ConfigError(f"--initial: expected SEAT=AGENT, got {item!r}")
-        name, kwargs = parse_agent(agent)
+        seat, name, kwargs = parse_labelled_agent(item, "--initial")
         initial[seat] = AgentSpec(name, kwargs)
     config = PSROConfig(args.env, driver.env_kwargs(args), initial, settings)
     result = run(config, args.out, progress=True)

@@ -128,3 +128,38 @@ def test_value_matches_openspiel_lp():
         assert ours.value == pytest.approx(value, abs=1e-6)
         assert nash.exploitability(payoffs, np.asarray(row).ravel().clip(0), np.asarray(col).ravel().clip(0)) < 1e-5
         assert nash.exploitability(payoffs, ours.row, ours.col) < 1e-9
+
+
+def _interior_point_games():
+    rng = np.random.default_rng(42)
+    yield "square", rng.standard_normal((160, 160))
+    yield "wide", rng.standard_normal((150, 260))
+    yield "tall", rng.standard_normal((260, 150))
+    base = rng.standard_normal((150, 150))
+    yield "duplicated rows", np.vstack([base, base[:40]])
+    yield "integer ties", rng.integers(-2, 3, (170, 170)).astype(float)
+    skew = rng.standard_normal((170, 170))
+    yield "skew-symmetric", skew - skew.T
+
+
+@pytest.mark.parametrize(("name", "payoffs"), list(_interior_point_games()), ids=lambda v: v if isinstance(v, str) else "")
+def test_dense_interior_point_agrees_with_highs(name, payoffs):
+    from aligngames.solvers import nash
+
+    fast = nash.solve_zero_sum(payoffs, method="interior_point")
+    reference = nash.solve_zero_sum(payoffs, method="highs")
+    assert fast.value == pytest.approx(reference.value, abs=1e-8)
+    assert nash.exploitability(payoffs, fast.row, fast.col) <= 1e-9 * np.ptp(payoffs)
+    assert fast.row.min() >= 0 and fast.col.min() >= 0
+    assert fast.row.sum() == pytest.approx(1.0) and fast.col.sum() == pytest.approx(1.0)
+
+
+def test_auto_method_uses_the_interior_point_on_large_games_and_checks_it():
+    from aligngames.solvers import nash
+
+    payoffs = np.random.default_rng(3).standard_normal((200, 200))
+    assert payoffs.size >= nash.DENSE_INTERIOR_POINT_ENTRIES
+    auto = nash.solve_zero_sum(payoffs)
+    assert nash.exploitability(payoffs, auto.row, auto.col) <= nash.ACCEPTED_NASH_CONV * np.ptp(payoffs)
+    with pytest.raises(ValueError, match=r"method must be one of \['auto', 'highs', 'interior_point'\]"):
+        nash.solve_zero_sum(payoffs, method="simplex")

@@ -116,16 +116,16 @@ class CirlRules(GameRules):
         briefing = sum(len(text) for text in problem.action_text) + 40 * len(problem.robot_actions) + 1200
         self.transcript_length = briefing + problem.horizon * (2 * max_message_length + 300)
         high = float(max(problem.horizon, 1))
-        self._observation_spaces = {
+        self.observation_spaces = {
             "robot": observation_space(self.num_robot_features, self.transcript_length, low=0.0, high=high),
             "human": observation_space(self.num_human_features, self.transcript_length, low=0.0, high=high),
         }
         if mode == "tabular":
-            self._action_spaces = {"robot": spaces.Discrete(len(problem.robot_actions)),
+            self.action_spaces = {"robot": spaces.Discrete(len(problem.robot_actions)),
                                    "human": spaces.Discrete(num_human)}
         else:
             message_space = text_space(max_message_length)
-            self._action_spaces = {"robot": message_space, "human": message_space}
+            self.action_spaces = {"robot": message_space, "human": message_space}
         self.time = 0
         self.state = problem.initial_state
         self.theta = 0
@@ -135,12 +135,6 @@ class CirlRules(GameRules):
         self.acted = False
 
     # --- spaces ---------------------------------------------------------------------------------
-    def observation_space(self, agent: str):
-        return self._observation_spaces[agent]
-
-    def action_space(self, agent: str):
-        return self._action_spaces[agent]
-
     # --- dynamics -------------------------------------------------------------------------------
     def reset(self, rng: np.random.Generator) -> None:
         problem = self.problem
@@ -178,7 +172,7 @@ class CirlRules(GameRules):
         acting = self.acting_agents()
         if agent not in acting:
             raise ValueError(f"agent {agent!r} acted out of turn: the agents to act now are {list(acting)}")
-        space = self._action_spaces[agent]
+        space = self.action_spaces[agent]
         if self.mode == "tabular":
             mask = self.robot_mask() if agent == "robot" else self.human_mask()
             index = check_discrete_action(action, space, agent, mask)

@@ -109,10 +109,10 @@ class DebateRules(GameRules):
         self.transcript_length = 2000 + longest_passage + len(self.speakers) * self.rounds * shown_argument
         high = float(max(self.rounds, 3))
         space = observation_space(NUM_FEATURES, self.transcript_length, low=-1.0, high=high)
-        self._observation_spaces = dict.fromkeys(self.possible_agents, space)
-        self._action_spaces = {seat: text_space(max_argument_length) for seat in self.speakers}
+        self.observation_spaces = dict.fromkeys(self.possible_agents, space)
+        self.action_spaces = {seat: text_space(max_argument_length) for seat in self.speakers}
         if judge is None:
-            self._action_spaces["judge"] = text_space(max_argument_length)
+            self.action_spaces["judge"] = text_space(max_argument_length)
         self.item = items[0]
         self.correct_position = "A"
         self.consultant_position: str | None = None
@@ -122,12 +122,6 @@ class DebateRules(GameRules):
         self._rng = np.random.default_rng(0)
 
     # --- spaces ---------------------------------------------------------------------------------
-    def observation_space(self, agent: str):
-        return self._observation_spaces[agent]
-
-    def action_space(self, agent: str):
-        return self._action_spaces[agent]
-
     # --- the episode ----------------------------------------------------------------------------
     def reset(self, rng: np.random.Generator) -> None:
         self._rng = rng
@@ -173,7 +167,7 @@ class DebateRules(GameRules):
         acting = self.acting_agents()
         if agent not in acting:
             raise ValueError(f"agent {agent!r} acted out of turn: the agents to act now are {list(acting)}")
-        return check_text_action(action, self._action_spaces[agent], agent)
+        return check_text_action(action, self.action_spaces[agent], agent)
 
     def apply(self, actions: Mapping[str, Any]) -> dict[str, float]:
         ((seat, text),) = actions.items()

@@ -86,12 +86,13 @@ class SparseDebateRules(GameRules):
         self.budget = budget
         self.feature_prior = float(feature_prior)
         n = weights.size
-        self._action_space = spaces.Discrete(n)
+        action_space = spaces.Discrete(n)
         # features: [evidence (n), revealed mask (n), revealed values (n), own position, reveals left]
         self.num_features = 3 * n + 2
         self.transcript_length = 400 + 60 * n
         space = observation_space(self.num_features, self.transcript_length, low=-1.0, high=float(max(budget, 1)))
-        self._observation_space = space
+        self.observation_spaces = dict.fromkeys(self.possible_agents, space)
+        self.action_spaces = dict.fromkeys(self.possible_agents, action_space)
         self.evidence = np.ones(n, dtype=np.int64)
         self.revealed: dict[int, int] = {}
         self.order: list[tuple[str, int]] = []
@@ -99,11 +100,6 @@ class SparseDebateRules(GameRules):
         self.tie = False
         self.judge_probability: float | None = None
 
-    def observation_space(self, agent: str):
-        return self._observation_space
-
-    def action_space(self, agent: str):
-        return self._action_space
 
     @property
     def correct_position(self) -> str:
@@ -133,7 +129,7 @@ class SparseDebateRules(GameRules):
         acting = self.acting_agents()
         if agent not in acting:
             raise ValueError(f"agent {agent!r} acted out of turn: the agents to act now are {list(acting)}")
-        return check_discrete_action(action, self._action_space, agent, self.action_mask())
+        return check_discrete_action(action, self.action_spaces[agent], agent, self.action_mask())
 
     def apply(self, actions: Mapping[str, Any]) -> dict[str, float]:
         ((seat, feature),) = actions.items()

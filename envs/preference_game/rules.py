@@ -70,8 +70,8 @@ class PreferenceGameRules(GameRules):
             transcript_length = 2 * max_answer_length + 700
         self.max_answer_length = max_answer_length
         self.transcript_length = transcript_length
-        self._action_spaces = {agent: action for agent in AGENTS}
-        self._observation_spaces = {
+        self.action_spaces = {agent: action for agent in AGENTS}
+        self.observation_spaces = {
             agent: observation_space(NUM_FEATURES, transcript_length, low=-1.0, high=1.0) for agent in AGENTS
         }
         self.prompt = ""
@@ -79,12 +79,6 @@ class PreferenceGameRules(GameRules):
         self.preference: float | None = None
 
     # --- spaces ---------------------------------------------------------------------------------
-    def observation_space(self, agent: str):
-        return self._observation_spaces[agent]
-
-    def action_space(self, agent: str):
-        return self._action_spaces[agent]
-
     # --- dynamics -------------------------------------------------------------------------------
     def reset(self, rng: np.random.Generator) -> None:
         self.prompt = self.prompts[int(rng.integers(len(self.prompts)))]
@@ -97,7 +91,7 @@ class PreferenceGameRules(GameRules):
     def check_action(self, agent: str, action: Any) -> Any:
         if agent not in self.acting_agents():
             raise ValueError(f"agent {agent!r} acted out of turn: the episode is over")
-        space = self._action_spaces[agent]
+        space = self.action_spaces[agent]
         if self.mode == "tabular":
             return check_discrete_action(action, space, agent)
         return check_text_action(action, space, agent)
