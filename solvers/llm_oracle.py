@@ -237,6 +237,54 @@ class PolicyGradientOracle(BestResponseOracle):
                 "reward_bonus": None if self.reward_bonus is None else getattr(self.reward_bonus, "__name__", "custom")}
 
 
+# --- command line: ``aligngames solve psro --env ENV --oracle llm`` ---------------------------------------
+
+def add_arguments(parser) -> None:
+    """``--oracle`` and one flag per oracle setting (``--steps``, ``--learning-rate``, ...; the seed is PSRO's)."""
+    from aligngames.solvers import driver
+
+    parser.add_argument("--oracle", choices=["exact", "llm"], default="exact",
+                        help="exact: best constant action of a tabular game; llm: train a LoRA adapter per best "
+                             "response by policy gradient (language mode; on red_team_v0 through GRTS, with its "
+                             "diversity bonus)")
+    driver.add_config_arguments(parser, OracleSettings, exclude=("seed",), config_flag=False,
+                                title="LLM oracle (--oracle llm)")
+
+
+def flags_given(args) -> list[str]:
+    from dataclasses import fields
+
+    return [f.name for f in fields(OracleSettings) if f.name != "seed" and getattr(args, f.name, None) is not None]
+
+
+def run_cli(args, config) -> int:
+    """PSRO with the LLM oracle; ``red_team_v0`` runs GRTS (:mod:`aligngames.solvers.grts`) with it."""
+    import dataclasses
+
+    from aligngames.solvers import driver, psro
+
+    settings = OracleSettings(**{name: getattr(args, name) for name in flags_given(args)}, seed=config.settings.seed)
+    if config.env == "red_team_v0":
+        from aligngames.solvers import grts
+
+        defaults = grts.GRTSConfig()
+        initial = {"initial_red": config.initial[grts.RED]} if grts.RED in config.initial else {}
+        if grts.BLUE in config.initial:
+            initial["initial_blue"] = config.initial[grts.BLUE]
+        grts_config = dataclasses.replace(defaults, env_kwargs={**defaults.env_kwargs, **config.env_kwargs},
+                                          settings=config.settings, oracle="llm", llm=settings, **initial)
+        summary = grts.run(grts_config, args.out, progress=True)
+        driver.report(args.out, f"GRTS with LLM best responses: {summary['epochs']} epochs; red Nash value "
+                                f"{summary['nash_value_red']:.3f}; red population diversity "
+                                f"{summary['red_population_diversity'][-1]:.3f}")
+        return 0
+    result = psro.run(config, args.out, oracle=PolicyGradientOracle(config.env, config.env_kwargs, settings, args.out),
+                      progress=True)
+    driver.report(args.out, f"{result.epochs} epochs with LLM best responses; NashConv on the meta-game "
+                            f"{result.empirical_nash_conv[-1]:.3g}")
+    return 0
+
+
 def _normalised(mixture: Sequence[tuple[AgentSpec, float]]) -> np.ndarray:
     weights = np.array([probability for _, probability in mixture], dtype=np.float64)
     return weights / weights.sum()

@@ -539,6 +539,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--initial", action="append", default=[], metavar="SEAT=AGENT",
                         help="a seat's first policy as an agent spec, e.g. player_0=mixed:probabilities=[0.5,0.5,0] "
                              "(--env only; default: constant action 0)")
+    from aligngames.solvers import llm_oracle
+
+    llm_oracle.add_arguments(parser)  # --oracle exact|llm and the LLM oracle's settings
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -567,6 +570,12 @@ def run_cli(args: argparse.Namespace) -> int:
         seat, name, kwargs = parse_labelled_agent(item, "--initial")
         initial[seat] = AgentSpec(name, kwargs)
     config = PSROConfig(args.env, driver.env_kwargs(args), initial, settings)
+    from aligngames.solvers import llm_oracle
+
+    if args.oracle == "llm":
+        return llm_oracle.run_cli(args, config)
+    if llm_oracle.flags_given(args):
+        raise ConfigError(f"settings {llm_oracle.flags_given(args)} are for --oracle llm")
     result = run(config, args.out, progress=True)
     final = result.nash_conv[-1]
     driver.report(args.out, f"{result.epochs} epochs; NashConv on the full game "

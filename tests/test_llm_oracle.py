@@ -111,3 +111,49 @@ def test_psro_with_the_llm_oracle_resumes_after_a_kill(tiny_model, tmp_path):
     for seat in ("player_0", "player_1"):
         files = [(tmp_path / run / "policies" / f"{seat}.1" / "adapter_model.safetensors").read_bytes() for run in ("whole", "parts")]
         assert files[0] == files[1]
+
+
+def test_grts_with_llm_best_responses(tiny_model, tmp_path):
+    """GRTS on red_team_v0 with the LLM oracle: a red and a blue LoRA adapter join the populations, red's
+    training reward carries the diversity bonus, and the run folder has GRTS's outputs; a rerun resumes."""
+    from aligngames.config import from_mapping
+    from aligngames.solvers import grts
+
+    config = from_mapping(grts.GRTSConfig, {
+        "env_kwargs": {"rounds": 2, "benign_rate": 0.25, "helpfulness_weight": 1.0, "helpfulness_zero_sum": True,
+                       "judge": "pattern_harm"},
+        "themes": ["weapons"], "methods": ["direct", "role_play"], "guard_sets": [["keywords"]],
+        "diversity_weight": 0.5, "oracle": "llm",
+        "llm": {"model": tiny_model, "lora_rank": 4, "steps": 1, "episodes_per_step": 1, "group_size": 2,
+                "max_new_tokens": 8, "learning_rate": 0.01},
+        "settings": {"iterations": 1, "meta_solver": "nash", "episodes": 2, "seed": 0},
+    }, "test")
+    summary = grts.run(config, tmp_path)
+    state = json.loads((tmp_path / "checkpoint.json").read_text())
+    trained = {name: data for name, data in state["agents"].items() if data["type"] == "llm"}
+    assert sorted(trained) == ["blue.llm1", "red_0.llm1"]
+    assert all((tmp_path / "policies" / f"{seat}.1" / "adapter_model.safetensors").is_file() for seat in ("red_0", "blue"))
+    records = [json.loads(line) for line in (tmp_path / "best_responses.jsonl").read_text().splitlines()]
+    assert [(r["seat"], r["oracle"]) for r in records] == [("red_0", "llm"), ("blue", "llm")]
+    training = [json.loads(line) for line in (tmp_path / "oracle.jsonl").read_text().splitlines()]
+    red_bonus = [r["mean_bonus"] for r in training if r["seat"] == "red_0"]
+    assert red_bonus and all(b > 0 for b in red_bonus)  # random text is far from the scripted attacker's prompts
+    assert all(r["mean_bonus"] == 0 for r in training if r["seat"] == "blue")
+    for name in ("grts.json", "attack_success.json", "meta_game.json", "diversity.json", "tournament/payoffs.json"):
+        assert (tmp_path / name).is_file(), name
+    assert len(summary["red_population_diversity"]) == 2
+    assert grts.run(config, tmp_path) == summary  # resumed: nothing left to train
+
+
+def test_psro_cli_with_the_llm_oracle(tiny_model, tmp_path):
+    from aligngames.cli import main
+
+    arguments = ["solve", "psro", "--env", "preference_game_v0", "-e", "mode=language", "-e", "max_answer_length=40",
+                 "--initial", "player_0=template:style=concise", "--initial", "player_1=template:style=evasive",
+                 "--iterations", "1", "--episodes", "2", "--out", str(tmp_path / "run")]
+    llm = ["--oracle", "llm", "--model", tiny_model, "--lora-rank", "4", "--steps", "1", "--episodes-per-step", "1",
+           "--group-size", "2", "--max-new-tokens", "4"]
+    assert main([*arguments, *llm]) == 0
+    state = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
+    assert [data["type"] for data in state["agents"].values()].count("llm") == 2
+    assert main([*arguments[:-1], str(tmp_path / "other"), "--steps", "3"]) == 2  # oracle settings need --oracle llm
