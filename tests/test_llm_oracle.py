@@ -5,42 +5,19 @@ from __future__ import annotations
 
 import json
 
+import _training
 import numpy as np
 import pytest
 import torch
 
-from aligngames.judges import PreferenceJudge
 from aligngames.solvers import psro
 from aligngames.solvers.llm_oracle import OracleSettings, PolicyGradientOracle
 from aligngames.tournament import AgentSpec
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
-    from aligngames.agents.llm.testing import save_tiny_model
-
-    return str(save_tiny_model(tmp_path_factory.mktemp("tiny") / "model", seed=1))
-
-
-class LowercaseJudge(PreferenceJudge):
-    """Prefers the answer with the larger share of lowercase letters."""
-
-    identity = "lowercase"
-
-    def compare(self, prompts, first, second):
-        def share(text):
-            return sum(c.islower() for c in text) / max(len(text), 1)
-
-        return np.array([1.0 / (1.0 + np.exp(-10.0 * (share(a) - share(b)))) for a, b in zip(first, second)])
-
+# shared fixtures and helpers of the training tests (tests/_training.py)
+LowercaseJudge = _training.LowercaseJudge
+one_thread = _training.one_thread
+tiny_model = _training.tiny_model
 
 TEMPLATES = [(AgentSpec("template", {"style": "concise"}), 0.5), (AgentSpec("template", {"style": "evasive"}), 0.5)]
 

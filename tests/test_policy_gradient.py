@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import _training
 import numpy as np
 import pytest
 import torch
@@ -33,14 +34,8 @@ from aligngames.solvers.preference_training import regularizer_weights
 from aligngames.solvers.simplex import geometric_mixture, mirror_step
 from aligngames.solvers.spo import spo_step, win_rate_rewards
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids the thread pool's overhead on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# shared fixtures and helpers of the training tests (tests/_training.py)
+one_thread = _training.one_thread
 
 
 def test_group_advantages_by_hand():

@@ -9,12 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import _training
 import numpy as np
 import pytest
 import torch
 
 import aligngames
-from aligngames.judges import MatrixJudge, PreferenceJudge
+from aligngames.judges import MatrixJudge
 from aligngames.solvers import mpo
 from aligngames.solvers.games import skew_symmetric_matrix
 from aligngames.solvers.preference_training import (
@@ -30,23 +31,12 @@ from aligngames.solvers.preference_training import (
     train_policy,
 )
 
+# shared fixtures and helpers of the training tests (tests/_training.py)
+LowercaseJudge = _training.LowercaseJudge
+one_thread = _training.one_thread
+tiny_model = _training.tiny_model
+
 TIMING_KEYS = {"seconds", "sampling_seconds", "training_tokens_per_second"}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread avoids the thread pool's overhead on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
-    from aligngames.agents.llm.testing import save_tiny_model
-
-    return str(save_tiny_model(tmp_path_factory.mktemp("tiny") / "model", seed=1))
 
 
 def tiny_config(model: str, **overrides) -> LanguagePreferenceConfig:
@@ -116,17 +106,6 @@ def test_geometric_mixture_samples_the_mixture():
 
 
 # --- the language-model policy ---------------------------------------------------------------------------
-
-class LowercaseJudge(PreferenceJudge):
-    """Prefers answers with a larger share of lowercase letters (a signal a tiny model can learn)."""
-
-    identity = "lowercase"
-
-    def compare(self, prompts, first, second):
-        def share(text):
-            return sum(c.islower() for c in text) / max(len(text), 1)
-
-        return np.array([1.0 / (1.0 + np.exp(-10.0 * (share(a) - share(b)))) for a, b in zip(first, second)])
 
 
 def test_identical_policies_tie_and_training_follows_the_judge(tiny_model):
