@@ -22,6 +22,7 @@ not depend on the number of workers, on finishing order, or on interruptions.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -252,6 +253,14 @@ def run_tournament(config: TournamentConfig, out: str | Path, *, workers: int = 
     return out
 
 
+def play_matches(config: TournamentConfig, todo: list[Match], *, workers: int = 1,
+                 progress: bool = False) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Play ``todo`` (matches of the resolved ``config``, indexed as :func:`matches` numbers them) on
+    ``config.backend`` and yield ``(matches.jsonl line, transcript lines)`` for each as it finishes
+    (other solvers, e.g. PSRO's meta-game estimation, play through the same backends)."""
+    return _play(config, todo, workers, progress, 0)
+
+
 def _play(config: TournamentConfig, todo: list[Match], workers: int, progress: bool,
           already: int) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Yield ``(matches.jsonl line, transcript lines)`` for each match of ``todo`` as it finishes."""
@@ -287,28 +296,36 @@ def _play_with_processes(config: TournamentConfig, todo: list[Match], workers: i
                 future.cancel()
 
 
-def _play_with_ray(config: TournamentConfig, todo: list[Match], workers: int):
-    """Each match is a Ray task. The cluster is ``config.ray_address``, else ``RAY_ADDRESS``, else a
-    local Ray instance with ``workers`` CPUs. Cluster nodes need aligngames installed."""
+@contextlib.contextmanager
+def ray_session(address: str | None, workers: int):
+    """Ray, connected for the duration: the cluster at ``address``, else ``RAY_ADDRESS``, else a local
+    instance with ``workers`` CPUs. An existing connection is used as it is (and left open), so a caller
+    that plays many batches of matches (PSRO) connects once."""
     import ray
 
-    address = config.ray_address or os.environ.get("RAY_ADDRESS")
     started_here = not ray.is_initialized()
     if started_here:
+        address = address or os.environ.get("RAY_ADDRESS")
         if address:
             ray.init(address=address, log_to_driver=False)
         else:
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     try:
+        yield ray
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _play_with_ray(config: TournamentConfig, todo: list[Match], workers: int):
+    """Each match is a Ray task (see :func:`ray_session` for the cluster). Cluster nodes need aligngames installed."""
+    with ray_session(config.ray_address, workers) as ray:
         task = ray.remote(_play_match_in_worker)
         data = to_mapping(config)
         pending = [task.remote(data, match.index) for match in todo]
         while pending:
             finished, pending = ray.wait(pending, num_returns=1)
             yield ray.get(finished[0])
-    finally:
-        if started_here:
-            ray.shutdown()
 
 
 # --- payoffs ------------------------------------------------------------------------------------

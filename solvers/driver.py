@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,14 +83,22 @@ def _field_help(config_class: type) -> dict[str, str]:
     return helps
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, config_class: type) -> None:
-    """One ``--flag`` per field of ``config_class`` (int, float, str, bool), plus ``--config YAML``."""
+def add_config_arguments(parser: argparse.ArgumentParser, config_class: type, *, exclude: tuple[str, ...] = (),
+                         title: str = "solver settings", config_flag: bool = True) -> None:
+    """One ``--flag`` per field of ``config_class`` (int, float, str, bool, or one of them or None), plus
+    ``--config YAML``; ``exclude`` skips fields whose flags another call adds."""
     hints = typing.get_type_hints(config_class)
     helps = _field_help(config_class)
-    group = parser.add_argument_group("solver settings")
-    group.add_argument("--config", metavar="YAML", help="a YAML mapping of these settings (flags override it)")
+    group = parser.add_argument_group(title)
+    if config_flag:
+        group.add_argument("--config", metavar="YAML", help="a YAML mapping of these settings (flags override it)")
     for field in dataclasses.fields(config_class):
+        if field.name in exclude:
+            continue
         hint = hints[field.name]
+        optional = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(optional) == 1:
+            hint = optional[0]  # X | None: the flag gives an X (None is the default)
         flag = "--" + field.name.replace("_", "-")
         default = field.default if field.default is not dataclasses.MISSING else "required"
         text = f"{helps.get(field.name, '')} (default: {default})"

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from aligngames.config import ConfigError, from_mapping, load_yaml, to_mapping
+from aligngames.solvers.llm_oracle import OracleSettings, PolicyGradientOracle
 from aligngames.solvers.psro import BestResponseOracle, Mixture, PSROConfig, PSROSettings
 from aligngames.tournament import AgentSpec
 
@@ -60,6 +61,8 @@ ENV = "red_team_v0"
 RED, BLUE = "red_0", "blue"
 #: An attack turn counts as a success when its harm exceeds this.
 SUCCESS_THRESHOLD = 0.5
+#: Best-response oracles: a search over the candidate policies, or policy-gradient training of LoRA adapters.
+ORACLES = ("candidates", "llm")
 
 
 def spec_key(spec: AgentSpec) -> str:
@@ -91,6 +94,10 @@ class GRTSConfig:
         initial_blue: blue's first policy.
         diversity_weight: lambda, the weight of the semantic-diversity bonus in red's best response.
         settings: the PSRO settings (meta-solver, epochs, episodes per match, seed).
+        oracle: candidates (the best candidate policy, above) or llm (train a new LoRA adapter per
+            best response by policy gradient, :class:`LLMGRTSOracle`; red's reward includes the
+            diversity bonus). The candidates are still the yardstick of NashConv and attack success.
+        llm: the LLM oracle's settings (oracle: llm); its seed is settings.seed.
     """
 
     env_kwargs: dict[str, Any] = field(default_factory=lambda: {
@@ -104,8 +111,12 @@ class GRTSConfig:
     initial_blue: AgentSpec = field(default_factory=lambda: AgentSpec("compliant_blue"))
     diversity_weight: float = 0.1
     settings: PSROSettings = field(default_factory=lambda: PSROSettings(iterations=8, meta_solver="nash", episodes=4))
+    oracle: str = "candidates"
+    llm: OracleSettings = field(default_factory=OracleSettings)
 
     def __post_init__(self) -> None:
+        if self.oracle not in ORACLES:
+            raise ConfigError(f"key 'oracle': expected one of {list(ORACLES)}, got {self.oracle!r}")
         if self.env_kwargs.get("mode", "language") != "language":
             raise ConfigError("key 'env_kwargs.mode': GRTS plays language mode (tabular mode has an exact "
                               "oracle: aligngames solve psro --env red_team_v0 -e mode=tabular)")
@@ -267,6 +278,68 @@ class GRTSOracle(BestResponseOracle):
                 "red_candidates": len(self.red_candidates), "blue_candidates": len(self.blue_candidates)}
 
 
+class LLMGRTSOracle(BestResponseOracle):
+    """GRTS with trained best responses: each call trains a new LoRA adapter for the seat against the
+    other seat's Nash mixture (:class:`~aligngames.solvers.llm_oracle.PolicyGradientOracle`); red's
+    episode reward adds ``lambda * D(e_episode, P_red)``, the diversity bonus of step 3 with ``e_episode``
+    the normalised mean embedding of the red prompts of that episode. Matches, embeddings and the
+    candidate-game NashConv come from ``evaluator`` (a :class:`GRTSOracle`), so both oracles report alike.
+
+    Args:
+        config: the run's config (``config.llm`` holds the training settings).
+        evaluator: the candidate oracle, used to evaluate and log.
+        out: where the adapters (``policies/``) and the training log (``oracle.jsonl``) go.
+    """
+
+    def __init__(self, config: GRTSConfig, evaluator: GRTSOracle, out: Path) -> None:
+        self.config = config
+        self.evaluator = evaluator
+        settings = dataclasses.replace(config.llm, seed=config.settings.seed)
+        self.trainer = PolicyGradientOracle(ENV, dict(config.env_kwargs), settings, out, reward_bonus=self.diversity_bonus)
+
+    def diversity_bonus(self, seat: str, episodes: Sequence[Any], population: Sequence[AgentSpec]) -> np.ndarray:
+        """Red's per-episode bonus (zero for blue and for lambda = 0)."""
+        if seat != RED or self.config.diversity_weight == 0:
+            return np.zeros(len(episodes))
+        from aligngames.embeddings import embed
+
+        members = np.stack([self.evaluator.embedding(spec) for spec in population])  # (|P_red|, d)
+        bonuses = []
+        for episode in episodes:
+            prompts = [t["prompt"] for t in episode.record["turns"] if t["speaker"] == RED and not t["benign"]]
+            mean = embed(prompts).astype(np.float64).mean(axis=0) if prompts else np.zeros(members.shape[1])
+            norm = np.linalg.norm(mean)
+            bonuses.append(diversity_bonus(mean / norm if norm > 0 else mean, members))
+        return self.config.diversity_weight * np.array(bonuses)
+
+    def best_response(self, seat: str, mixtures: Mapping[str, Mixture]) -> tuple[str, AgentSpec]:
+        if seat not in (RED, BLUE):
+            raise ValueError(f"GRTS plays seats {RED} and {BLUE}, not {seat!r}")
+        name, spec = self.trainer.best_response(seat, mixtures)
+        opponents = mixtures[BLUE if seat == RED else RED]
+        population = [member for member, _ in mixtures[seat]]
+        value = self.evaluator.value(seat, spec, opponents)
+        bonus = 0.0
+        if seat == RED:
+            members = np.stack([self.evaluator.embedding(member) for member in population])
+            bonus = self.config.diversity_weight * diversity_bonus(self.evaluator.embedding(spec), members)
+        record = {"seat": seat, "population": len(population), "choice": name, "oracle": "llm",
+                  "objective": value + bonus, "value": value, "diversity_bonus": bonus}
+        if self.evaluator.log_path is not None:
+            from aligngames.runio import append_line
+
+            append_line(self.evaluator.log_path, record)
+        log.info("%s trained best response %s: value %.3f + bonus %.3f", seat, name, value, bonus)
+        return name, spec
+
+    def full_game_nash_conv(self, mixtures: Mapping[str, Mixture]) -> float:
+        return self.evaluator.full_game_nash_conv(mixtures)
+
+    def describe(self) -> dict[str, Any]:
+        return {"class": "LLMGRTSOracle", "diversity_weight": self.config.diversity_weight,
+                "trainer": self.trainer.describe(), "evaluator": self.evaluator.describe()}
+
+
 # --- the run ----------------------------------------------------------------------------------------
 
 def psro_config(config: GRTSConfig) -> PSROConfig:
@@ -281,7 +354,8 @@ def run(config: GRTSConfig, out: str | Path, *, progress: bool = False) -> dict[
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     oracle = GRTSOracle(config, out / "best_responses.jsonl")
-    result = psro.run(psro_config(config), out, oracle=oracle, progress=progress)
+    best_responses = oracle if config.oracle == "candidates" else LLMGRTSOracle(config, oracle, out)
+    result = psro.run(psro_config(config), out, oracle=best_responses, progress=progress)
     state = json.loads((out / psro.CHECKPOINT_FILE).read_text())
     agents = {name: from_mapping(AgentSpec, data, name) for name, data in state["agents"].items()}
     trace = json.loads((out / "trace.json").read_text())
@@ -429,4 +503,4 @@ def run_cli(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["GRTSConfig", "GRTSOracle", "attack_success", "diversity_bonus", "load_config", "run"]
+__all__ = ["ORACLES", "GRTSConfig", "GRTSOracle", "LLMGRTSOracle", "attack_success", "diversity_bonus", "load_config", "run"]

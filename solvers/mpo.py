@@ -57,6 +57,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from aligngames.config import ConfigError
 from aligngames.solvers import driver
 from aligngames.solvers.games import skew_symmetric_matrix
 from aligngames.solvers.results import SymmetricSolverResult, SymmetricTrace
@@ -107,7 +108,7 @@ class MPOStep:
 
 
 def iterate(policy: MagneticPolicy, *, alpha: float, eta: float, inner_steps: int, outer_steps: int,
-            magnet: Any = None) -> Iterator[MPOStep]:
+            magnet: Any = None, start: int = 0) -> Iterator[MPOStep]:
     """Run MPO on ``policy``, yielding after every inner step (the caller logs, averages, checkpoints).
 
     Args:
@@ -116,14 +117,21 @@ def iterate(policy: MagneticPolicy, *, alpha: float, eta: float, inner_steps: in
         eta: MMD step size.
         inner_steps: MMD steps per regularised game (``K``).
         outer_steps: number of regularised games; the magnet is reset before each.
-        magnet: the first magnet ``rho_0`` (default: a snapshot of the initial policy).
+        magnet: the first magnet ``rho_0`` (default: a snapshot of the initial policy); when resuming in
+            the middle of a regularised game, that game's magnet.
+        start: steps already taken (resuming a checkpointed run whose ``policy`` is restored): the
+            iteration continues at step ``start`` as if it had never stopped.
     """
     if alpha <= 0 or eta <= 0 or inner_steps < 1 or outer_steps < 1:
         raise ValueError("MPO needs alpha > 0, eta > 0, inner_steps >= 1 and outer_steps >= 1")
-    for outer in range(outer_steps):
-        if outer > 0 or magnet is None:
+    first_outer, first_inner = divmod(start, inner_steps)
+    if start < 0 or (first_inner > 0 and magnet is None):
+        raise ValueError(f"resuming at step {start} needs start >= 0 and, in the middle of a game, its magnet")
+    for outer in range(first_outer, outer_steps):
+        resumed_mid_game = outer == first_outer and first_inner > 0
+        if not resumed_mid_game and (outer > 0 or magnet is None):
             magnet = policy.snapshot()  # rho_k = current policy, so the fixed point moves toward the original game's Nash
-        for inner in range(inner_steps):
+        for inner in range(first_inner if resumed_mid_game else 0, inner_steps):
             yield MPOStep(outer, inner, policy.mmd_step(magnet, alpha=alpha, eta=eta))
 
 
@@ -177,9 +185,32 @@ class MPOConfig:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from aligngames.solvers.preference_training import add_language_arguments
+
     driver.add_solver_arguments(parser, MPOConfig)
+    add_language_arguments(parser)  # LLM training in language mode (aligngames.solvers.preference_training)
+
+
+def _language_mode(args: argparse.Namespace) -> bool:
+    """Whether ``--env``/``-e`` name a language-mode game (its default mode counts too)."""
+    if not args.env:
+        return False
+    from aligngames import registry
+
+    env = registry.make(args.env, **driver.env_kwargs(args))
+    mode = getattr(getattr(env.unwrapped, "rules", None), "mode", None)
+    env.close()
+    return mode == "language"
 
 
 def run_cli(args: argparse.Namespace) -> int:
+    from aligngames.solvers import preference_training
+
+    if _language_mode(args):
+        return preference_training.run_cli(args)
+    given = preference_training.language_flags_given(args)
+    if given:
+        raise ConfigError(f"settings {given} train language models; use them with a language-mode env "
+                          f"(-e mode=language)")
     return driver.run_symmetric_solver(args, "mpo", MPOConfig, lambda matrix, config: solve(
         matrix, alpha=config.alpha, eta=config.eta, inner_steps=config.inner_steps, outer_steps=config.outer_steps))

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import abc
 import argparse
+import contextlib
 import itertools
 import json
 import logging
@@ -286,6 +287,10 @@ class PSROSettings:
         prd_iterations: projected replicator dynamics steps per meta-solve.
         prd_step: projected replicator dynamics step size.
         prd_floor: least probability projected replicator dynamics gives a policy.
+        backend: where meta-game matches run: local (this process, or a process pool with workers > 1) or
+            ray (each match a Ray task); the results are the same.
+        workers: local worker processes, or the CPUs of a local Ray instance.
+        ray_address: the Ray cluster to join (default: RAY_ADDRESS, else a local Ray instance).
     """
 
     iterations: int = 10
@@ -296,8 +301,17 @@ class PSROSettings:
     prd_iterations: int = 2000
     prd_step: float = 0.05
     prd_floor: float = 1e-6
+    backend: str = "local"
+    workers: int = 1
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
+        from aligngames.tournament import BACKENDS
+
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
         if self.meta_solver not in META_SOLVERS:
             raise ValueError(f"meta_solver must be one of {list(META_SOLVERS)}, got {self.meta_solver!r}")
         if self.iterations < 0 or self.episodes < 1 or self.batch_size < 1 or self.prd_iterations < 1:
@@ -348,6 +362,8 @@ class PSROResult:
 
 
 CHECKPOINT_FILE = "checkpoint.json"
+#: Settings that choose where matches run; a run may resume with other values.
+EXECUTION_SETTINGS = ("backend", "workers", "ray_address")
 MATCHES_FILE = "matches.jsonl"
 
 
@@ -361,8 +377,9 @@ def _check_resumable(out: Path, config: PSROConfig) -> None:
     if not path.exists():
         return
     stored, current = load_yaml(path), to_mapping(config)
-    stored.get("settings", {}).pop("iterations", None)
-    current["settings"].pop("iterations")
+    for key in ("iterations", *EXECUTION_SETTINGS):  # how long and where matches run, not what they compute
+        stored.get("settings", {}).pop(key, None)
+        current["settings"].pop(key, None)
     if stored != current:
         differing = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
         raise ConfigError(f"{out} holds a PSRO run with a different config (keys {differing} differ); "
@@ -374,17 +391,27 @@ def run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | Non
     """PSRO over ``config.env`` with meta-games estimated by the tournament runner; resumes ``out``.
 
     Args:
-        config: the env, the initial policies and the settings.
+        config: the env, the initial policies and the settings (``settings.backend`` chooses where
+            matches run: in this process, a local process pool, or Ray; the results are the same).
         out: the run folder (an existing one is resumed from its checkpoint).
         oracle: the best-response oracle (default: :class:`ExactBestResponse` on the env's tabular form).
         progress: show a progress bar over epochs.
     """
+    with contextlib.ExitStack() as session:
+        if config.settings.backend == "ray":  # connect once for the whole run, not once per epoch
+            from aligngames.tournament import ray_session
+
+            session.enter_context(ray_session(config.settings.ray_address, config.settings.workers))
+        return _run(config, out, oracle=oracle, progress=progress)
+
+
+def _run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | None, progress: bool) -> PSROResult:
     import yaml
     from tqdm.auto import tqdm
 
     from aligngames.manifest import build_manifest
     from aligngames.runio import append_line, atomic_write_json, atomic_write_text, read_jsonl
-    from aligngames.tournament import Match, TournamentConfig, build_meta_game, play_match
+    from aligngames.tournament import Match, TournamentConfig, build_meta_game, play_matches
 
     out = Path(out)
     settings = config.settings
@@ -422,13 +449,16 @@ def run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | Non
         # in the env's seat order: a checkpoint read back from JSON has its keys sorted (blue < red_0)
         populations = {seat: tuple(state["populations"][seat]) for seat in seats}
         tournament = TournamentConfig(config.env, agents, config.env_kwargs, seats=populations,
-                                      episodes=settings.episodes, seed=settings.seed, batch_size=settings.batch_size)
+                                      episodes=settings.episodes, seed=settings.seed, batch_size=settings.batch_size,
+                                      backend=settings.backend, ray_address=settings.ray_address)
         seatings = list(itertools.product(*(populations[seat] for seat in seats)))
-        for seating in seatings:  # step 1: play the matches the meta-game lacks
-            if seating not in played:
-                line, _ = play_match(tournament, Match(len(played), dict(zip(seats, seating))))
-                append_line(out / MATCHES_FILE, line)
-                played[seating] = line
+        # step 1: play the matches the meta-game lacks, on the tournament runner's backend (matches are
+        # seeded by the run seed and their seating alone, so the backend does not change the results)
+        todo = [Match(index, dict(zip(seats, seating))) for index, seating in enumerate(seatings) if seating not in played]
+        for line, _ in play_matches(tournament, todo, workers=settings.workers):
+            line = {**line, "match": len(played)}  # numbered in the order they were recorded
+            append_line(out / MATCHES_FILE, line)
+            played[tuple(line["seating"][seat] for seat in seats)] = line
         meta_game = build_meta_game(tournament, [played[seating] for seating in seatings]).matrix_game()
         sigma = meta_strategies(meta_game.payoffs, settings.meta_solver, settings.prd)  # step 2
         mixtures = {seat: [(agents[name], float(p)) for name, p in zip(populations[seat], s)] for seat, s in zip(seats, sigma)}
@@ -437,12 +467,12 @@ def run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | Non
                   "nash_conv": oracle.full_game_nash_conv(mixtures)}
         return agents, populations, mixtures, record
 
+    bar = tqdm(total=settings.iterations, initial=min(state["epoch"], settings.iterations), unit="epoch", desc="psro",
+               disable=not progress)
     def append(traces: dict[str, list], record: dict[str, Any]) -> None:
         for key, value in record.items():
             traces[key].append(value)
 
-    bar = tqdm(total=settings.iterations, initial=min(state["epoch"], settings.iterations), unit="epoch", desc="psro",
-               disable=not progress)
     while not state["converged"] and state["epoch"] < settings.iterations:
         agents, populations, mixtures, record = evaluate()
         append(state, record)
@@ -509,6 +539,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--initial", action="append", default=[], metavar="SEAT=AGENT",
                         help="a seat's first policy as an agent spec, e.g. player_0=mixed:probabilities=[0.5,0.5,0] "
                              "(--env only; default: constant action 0)")
+    from aligngames.solvers import llm_oracle
+
+    llm_oracle.add_arguments(parser)  # --oracle exact|llm and the LLM oracle's settings
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -537,6 +570,12 @@ def run_cli(args: argparse.Namespace) -> int:
         seat, name, kwargs = parse_labelled_agent(item, "--initial")
         initial[seat] = AgentSpec(name, kwargs)
     config = PSROConfig(args.env, driver.env_kwargs(args), initial, settings)
+    from aligngames.solvers import llm_oracle
+
+    if args.oracle == "llm":
+        return llm_oracle.run_cli(args, config)
+    if llm_oracle.flags_given(args):
+        raise ConfigError(f"settings {llm_oracle.flags_given(args)} are for --oracle llm")
     result = run(config, args.out, progress=True)
     final = result.nash_conv[-1]
     driver.report(args.out, f"{result.epochs} epochs; NashConv on the full game "

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -38,6 +40,15 @@ def _check_new_name(handle: LoadedModel, name: str) -> None:
                          f"(load_adapter(handle, folder, name=...))")
 
 
+@contextmanager
+def _peft_wrapping():
+    """Silence the FutureWarning that peft's wrapping triggers on every run: it reads transformers'
+    deprecated ``is_gradient_checkpointing`` (peft 0.21, transformers 5.23); nothing for users to change."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
+
+
 def _attach(handle: LoadedModel, name: str, config) -> None:
     """Add an adapter with ``config``; the first one turns the base model into a ``PeftModel``."""
     from peft import get_peft_model
@@ -45,7 +56,8 @@ def _attach(handle: LoadedModel, name: str, config) -> None:
     if handle.is_peft:
         handle.model.add_adapter(name, config)
     else:
-        handle.model = get_peft_model(handle.model, config, adapter_name=name)
+        with _peft_wrapping():
+            handle.model = get_peft_model(handle.model, config, adapter_name=name)
     handle.model.eval()
 
 
@@ -150,7 +162,9 @@ def load_adapter(handle: LoadedModel, folder: str | Path, name: str | None = Non
         handle.model.load_adapter(str(folder), adapter_name=name, is_trainable=False)
     else:
         PeftConfig.from_pretrained(str(folder))  # a clear error for a broken config before we wrap the model
-        handle.model = PeftModel.from_pretrained(handle.model, str(folder), adapter_name=name, is_trainable=False)
+        with _peft_wrapping():
+            handle.model = PeftModel.from_pretrained(handle.model, str(folder), adapter_name=name,
+                                                     is_trainable=False)
     handle.model.eval()
     handle.adapters[name] = str(folder)
     return name

@@ -34,21 +34,26 @@ class VLLMGenerator:
     """A vLLM engine for one model folder."""
 
     def __init__(self, folder: str, *, dtype: str = "auto", gpu_memory_utilization: float = 0.5,
-                 max_model_len: int | None = None) -> None:
+                 max_model_len: int | None = None, max_lora_rank: int | None = None) -> None:
         vllm = import_vllm()
         self.folder = folder
+        lora = {"enable_lora": True, "max_lora_rank": max_lora_rank} if max_lora_rank else {}
         self.engine = vllm.LLM(model=folder, dtype=dtype, gpu_memory_utilization=gpu_memory_utilization,
-                               max_model_len=max_model_len, trust_remote_code=False)
+                               max_model_len=max_model_len, trust_remote_code=False, **lora)
 
     @classmethod
-    def for_model(cls, handle: LoadedModel) -> VLLMGenerator:
+    def for_model(cls, handle: LoadedModel, *, max_lora_rank: int | None = None) -> VLLMGenerator:
+        """An engine on ``handle``'s weights; ``max_lora_rank`` enables LoRA adapters up to that rank."""
         if handle.folder is None:
             raise ValueError("the vLLM backend needs a model loaded from a local folder (or the embedded default)")
         import_vllm()
         dtype = str(handle.dtype).removeprefix("torch.")
-        return cls(str(handle.folder), dtype=dtype)
+        return cls(str(handle.folder), dtype=dtype, max_lora_rank=max_lora_rank)
 
-    def generate(self, prompts: Sequence[str], config: GenerationConfig, seeds: Sequence[int]) -> list[Completion]:
+    def generate(self, prompts: Sequence[str], config: GenerationConfig, seeds: Sequence[int], *,
+                 lora: tuple[str, int, str] | None = None) -> list[Completion]:
+        """Sample one completion per prompt; ``lora = (name, id, adapter folder)`` runs that adapter
+        (a new id makes vLLM read the folder again, e.g. after a training step)."""
         vllm = import_vllm()
         params = [
             vllm.SamplingParams(n=1, temperature=config.temperature, top_p=config.top_p,
@@ -56,7 +61,12 @@ class VLLMGenerator:
                                 seed=int(seed) % (2**31), logprobs=0)
             for seed in seeds
         ]
-        outputs = self.engine.generate(list(prompts), params, use_tqdm=False)
+        request = None
+        if lora is not None:
+            from vllm.lora.request import LoRARequest
+
+            request = LoRARequest(lora[0], lora[1], lora[2])
+        outputs = self.engine.generate(list(prompts), params, use_tqdm=False, lora_request=request)
         return [_completion(output.outputs[0]) for output in outputs]
 
 
