@@ -180,6 +180,16 @@ class GRTSOracle(BestResponseOracle):
         self.log_path = log_path
         self._matches: dict[tuple[str, str], MatchStats] = {}
         self._embeddings: dict[str, np.ndarray] = {}
+        self.progress = False  # progress bars over the candidates (run() turns them on for the CLI)
+
+    def _over(self, items: Sequence[Any], description: str):
+        """``items``, with a progress bar when asked for: scoring every candidate against a mixture that
+        holds an LLM policy plays one LLM match per candidate (minutes each on a CPU)."""
+        if not self.progress:
+            return items
+        from tqdm.auto import tqdm
+
+        return tqdm(items, desc=description, unit="candidate", leave=False)
 
     # --- evaluation ---------------------------------------------------------------------------------
     def match(self, red: AgentSpec, blue: AgentSpec) -> MatchStats:
@@ -238,7 +248,7 @@ class GRTSOracle(BestResponseOracle):
         population = [spec for spec, _ in mixtures[seat]]
         members = np.stack([self.embedding(spec) for spec in population]) if seat == RED else None
         scored = []
-        for name, spec in candidates.items():
+        for name, spec in self._over(list(candidates.items()), f"{seat} best response"):
             value = self.value(seat, spec, opponents)
             bonus = self.config.diversity_weight * diversity_bonus(self.embedding(spec), members) if seat == RED else 0.0
             scored.append((value + bonus, value, bonus, name, spec))
@@ -269,7 +279,7 @@ class GRTSOracle(BestResponseOracle):
         for seat, candidates in ((RED, self.red_candidates), (BLUE, self.blue_candidates)):
             opponents = mixtures[BLUE if seat == RED else RED]
             pool = [*candidates.values(), *(spec for spec, _ in mixtures[seat])]
-            best = max(self.value(seat, spec, opponents) for spec in pool)
+            best = max(self.value(seat, spec, opponents) for spec in self._over(pool, f"NashConv: {seat} candidates"))
             gaps.append(max(best - current[seat], 0.0))
         return float(sum(gaps))
 
@@ -354,6 +364,7 @@ def run(config: GRTSConfig, out: str | Path, *, progress: bool = False) -> dict[
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     oracle = GRTSOracle(config, out / "best_responses.jsonl")
+    oracle.progress = progress
     best_responses = oracle if config.oracle == "candidates" else LLMGRTSOracle(config, oracle, out)
     result = psro.run(psro_config(config), out, oracle=best_responses, progress=progress)
     state = json.loads((out / psro.CHECKPOINT_FILE).read_text())
