@@ -111,6 +111,13 @@ def test_grts_resumes_to_the_same_result(grts_run, tmp_path):
     assert again == json.loads(json.dumps(summary))
 
 
+def test_progress_bars_do_not_change_the_result(grts_run, tmp_path, capsys):
+    """The CLI's path (progress bars over candidates) plays the same matches as the quiet one."""
+    _, summary = grts_run
+    assert grts.run(small_config(), tmp_path, progress=True) == json.loads(json.dumps(summary))
+    assert "best response" in capsys.readouterr().err
+
+
 def test_diversity_bonus_by_hand():
     east, north = np.array([1.0, 0.0]), np.array([0.0, 1.0])
     assert grts.diversity_bonus(east, np.stack([north])) == pytest.approx(1.0)
