@@ -51,9 +51,17 @@ class GameRules(abc.ABC):
     def acting_agents(self) -> tuple[str, ...]:
         """Who moves now: one agent in a sequential game, several in a simultaneous one."""
 
+    def check_turn(self, agent: str) -> None:
+        """Raise ``ValueError`` unless ``agent`` is one of the agents to act now (``check_action`` starts here)."""
+        acting = self.acting_agents()
+        if agent not in acting:
+            now = f"the agents to act now are {list(acting)}" if acting else "the episode is over"
+            raise ValueError(f"agent {agent!r} acted out of turn: {now}")
+
     @abc.abstractmethod
     def check_action(self, agent: str, action: Any) -> Any:
-        """Return the action in canonical form, or raise ``ValueError`` naming agent, action and limit."""
+        """Return the action in canonical form, or raise ``ValueError`` naming agent, action and limit
+        (after :meth:`check_turn`)."""
 
     @abc.abstractmethod
     def apply(self, actions: Mapping[str, Any]) -> Mapping[str, float]:
@@ -229,9 +237,8 @@ class RulesParallelEnv(_RenderMixin, ParallelEnv):
         if not self.agents:
             raise ValueError("step() called on a finished episode; call reset() first")
         acting = self.rules.acting_agents()
-        unexpected = sorted(set(actions) - set(acting))
-        if unexpected:
-            raise ValueError(f"agent {unexpected[0]!r} acted out of turn: the agents to act now are {list(acting)}")
+        for agent in sorted(set(actions) - set(acting)):
+            self.rules.check_turn(agent)  # raises: out of turn
         missing = [agent for agent in acting if agent not in actions]
         if missing:
             raise ValueError(f"agent {missing[0]!r} must act this step but has no action; expected actions for {list(acting)}")

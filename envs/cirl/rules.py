@@ -169,9 +169,7 @@ class CirlRules(GameRules):
         return self.problem.answers[self.pending.action].astype(np.int8)
 
     def check_action(self, agent: str, action: Any) -> Any:
-        acting = self.acting_agents()
-        if agent not in acting:
-            raise ValueError(f"agent {agent!r} acted out of turn: the agents to act now are {list(acting)}")
+        self.check_turn(agent)
         space = self.action_spaces[agent]
         if self.mode == "tabular":
             mask = self.robot_mask() if agent == "robot" else self.human_mask()

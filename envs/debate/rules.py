@@ -164,9 +164,7 @@ class DebateRules(GameRules):
         return self.verdict is not None
 
     def check_action(self, agent: str, action: Any) -> str:
-        acting = self.acting_agents()
-        if agent not in acting:
-            raise ValueError(f"agent {agent!r} acted out of turn: the agents to act now are {list(acting)}")
+        self.check_turn(agent)
         return check_text_action(action, self.action_spaces[agent], agent)
 
     def apply(self, actions: Mapping[str, Any]) -> dict[str, float]:

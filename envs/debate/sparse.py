@@ -126,9 +126,7 @@ class SparseDebateRules(GameRules):
         return mask
 
     def check_action(self, agent: str, action: Any) -> int:
-        acting = self.acting_agents()
-        if agent not in acting:
-            raise ValueError(f"agent {agent!r} acted out of turn: the agents to act now are {list(acting)}")
+        self.check_turn(agent)
         return check_discrete_action(action, self.action_spaces[agent], agent, self.action_mask())
 
     def apply(self, actions: Mapping[str, Any]) -> dict[str, float]:

@@ -205,9 +205,7 @@ class MoralGraphRules(GameRules):
         return self.orders[self.context_index][agent][self.vote_round]
 
     def check_action(self, agent: str, action: Any) -> Any:
-        acting = self.acting_agents()
-        if agent not in acting:
-            raise ValueError(f"agent {agent!r} acted out of turn: the episode is over")
+        self.check_turn(agent)
         space = self.action_spaces[agent]
         if self.mode == "tabular":
             if not isinstance(action, Mapping) or set(action) != {"card", "vote"}:

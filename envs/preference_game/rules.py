@@ -89,8 +89,7 @@ class PreferenceGameRules(GameRules):
         return () if self.preference is not None else AGENTS
 
     def check_action(self, agent: str, action: Any) -> Any:
-        if agent not in self.acting_agents():
-            raise ValueError(f"agent {agent!r} acted out of turn: the episode is over")
+        self.check_turn(agent)
         space = self.action_spaces[agent]
         if self.mode == "tabular":
             return check_discrete_action(action, space, agent)

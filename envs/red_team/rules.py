@@ -174,9 +174,7 @@ class RedTeamRules(GameRules):
         return len(self.turns) == self.rounds and self.turns[-1].answer is not None
 
     def check_action(self, agent: str, action: Any) -> str:
-        acting = self.acting_agents()
-        if agent not in acting:
-            raise ValueError(f"agent {agent!r} acted out of turn: the agents to act now are {list(acting)}")
+        self.check_turn(agent)
         return check_text_action(action, self.action_spaces[agent], agent)
 
     def apply(self, actions: Mapping[str, Any]) -> dict[str, float]:
