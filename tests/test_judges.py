@@ -60,13 +60,12 @@ def test_unknown_judge_name_lists_valid_ones():
 def tiny_reward_model(tmp_path_factory):
     """A randomly initialised one-output Llama classifier and a word-level tokenizer, saved locally."""
     import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForSequenceClassification, PreTrainedTokenizerFast
+    from transformers import LlamaConfig, LlamaForSequenceClassification
+
+    from aligngames.agents.llm.testing import word_tokenizer
 
     words = ["[PAD]", "[UNK]", "how", "do", "i", "bake", "bread", "use", "flour", "and", "water", "no", "idea", "?", "."]
-    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
-    backend.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace()])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]")
+    tokenizer = word_tokenizer(words)
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=len(words), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
                          num_attention_heads=2, num_key_value_heads=2, num_labels=1, pad_token_id=0)

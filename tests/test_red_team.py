@@ -348,13 +348,12 @@ def test_dataset_is_deterministic_and_the_split_holds_out_themes_and_templates()
 def tiny_classifier(tmp_path_factory):
     """A randomly initialised two-label BERT classifier and a word-level tokenizer, saved locally."""
     import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from aligngames.agents.llm.testing import word_tokenizer
 
     words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "sure", "here", "is", "how", "no", "sorry", "."]
-    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
-    backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]")
+    tokenizer = word_tokenizer(words)
     torch.manual_seed(0)
     config = BertConfig(vocab_size=len(words), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
                         num_attention_heads=2, num_labels=2, id2label={0: "safe", 1: "unsafe"},

@@ -39,6 +39,17 @@ def tiny_tokenizer():
     return tokenizer
 
 
+def word_tokenizer(words: list[str]):
+    """A word-level ``PreTrainedTokenizerFast`` over ``words`` (token id = index; ``[PAD]`` and ``[UNK]``
+    must be among them), splitting on white space and punctuation: for tiny classifiers in tests."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.WordLevel({word: index for index, word in enumerate(words)}, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]")
+
+
 def tiny_model(seed: int = 0, *, hidden_size: int = 32, num_layers: int = 2, init_scale: float = 1.5):
     """A two-layer Llama over :func:`tiny_tokenizer`'s vocabulary with seeded random weights.
 
