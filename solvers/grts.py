@@ -171,20 +171,21 @@ class GRTSOracle(BestResponseOracle):
     Args:
         config: the run's config (candidates, env settings, diversity weight, episodes and seed).
         log_path: where each best-response call is appended (JSON lines), or ``None``.
+        progress: show progress bars while scoring candidates (with an LLM in a mixture each one is a
+            minutes-long LLM match on a CPU).
     """
 
-    def __init__(self, config: GRTSConfig, log_path: Path | None = None) -> None:
+    def __init__(self, config: GRTSConfig, log_path: Path | None = None, *, progress: bool = False) -> None:
         self.config = config
         self.red_candidates = config.red_candidates()
         self.blue_candidates = config.blue_candidates()
         self.log_path = log_path
         self._matches: dict[tuple[str, str], MatchStats] = {}
         self._embeddings: dict[str, np.ndarray] = {}
-        self.progress = False  # progress bars over the candidates (run() turns them on for the CLI)
+        self.progress = progress
 
     def _over(self, items: Sequence[Any], description: str):
-        """``items``, with a progress bar when asked for: scoring every candidate against a mixture that
-        holds an LLM policy plays one LLM match per candidate (minutes each on a CPU)."""
+        """``items``, with a progress bar if ``progress`` is on."""
         if not self.progress:
             return items
         from tqdm.auto import tqdm
@@ -363,8 +364,7 @@ def run(config: GRTSConfig, out: str | Path, *, progress: bool = False) -> dict[
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    oracle = GRTSOracle(config, out / "best_responses.jsonl")
-    oracle.progress = progress
+    oracle = GRTSOracle(config, out / "best_responses.jsonl", progress=progress)
     best_responses = oracle if config.oracle == "candidates" else LLMGRTSOracle(config, oracle, out)
     result = psro.run(psro_config(config), out, oracle=best_responses, progress=progress)
     state = json.loads((out / psro.CHECKPOINT_FILE).read_text())
