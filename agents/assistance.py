@@ -10,7 +10,7 @@ distribution over the human's actions given the answers' utilities under ``theta
   Hadfield-Menell et al. 2016 and Shah et al. 2020).
 
 The same model is the robot's belief about the human in the solver
-(``aligngames.solvers.assistance``) and the behaviour of :class:`ModelHuman` in the env, so what the
+(``aligngames.solvers.exact.assistance``) and the behaviour of :class:`ModelHuman` in the env, so what the
 solver predicts is what the env plays. (A *strategic* human, who best-responds to a given robot
 policy, needs that policy; it lives in the solver module.)
 """

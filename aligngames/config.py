@@ -132,3 +132,49 @@ def to_mapping(config: Any) -> Any:
     if isinstance(config, list | tuple):
         return [to_mapping(v) for v in config]
     return config
+
+
+# --- KEY=VALUE and agent specs on the command line ---------------------------------------------
+
+def parse_assignment(text: str, what: str) -> tuple[str, Any]:
+    """``"key=value"`` -> ``("key", yaml value)``."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"{what}: expected KEY=VALUE, got {text!r}")
+    try:
+        return key, yaml.safe_load(value)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{what} {key}: cannot read value {value!r}: {error}") from error
+
+
+def parse_agent(text: str) -> tuple[str, dict[str, Any]]:
+    """``"template:style=concise,foo=1"`` -> ``("template", {"style": "concise", "foo": 1})``.
+
+    Commas inside brackets belong to the value (``mixed:probabilities=[0.5,0.5]``).
+    """
+    name, _, rest = text.partition(":")
+    kwargs: dict[str, Any] = {}
+    if rest:
+        parts, depth, current = [], 0, ""
+        for char in rest:
+            depth += char in "[{"
+            depth -= char in "]}"
+            if char == "," and depth == 0:
+                parts.append(current)
+                current = ""
+            else:
+                current += char
+        parts.append(current)
+        for part in parts:
+            key, value = parse_assignment(part, f"--agents {text}")
+            kwargs[key] = value
+    return name, kwargs
+
+
+def parse_labelled_agent(text: str, flag: str) -> tuple[str, str, dict[str, Any]]:
+    """``"LABEL=NAME[:key=value,...]"`` -> ``(label, name, kwargs)``; errors name ``flag``."""
+    label, separator, spec = text.partition("=")
+    if not separator or not label:
+        raise ConfigError(f"{flag}: expected LABEL=AGENT[:key=value,...], got {text!r}")
+    name, kwargs = parse_agent(spec)
+    return label, name, kwargs

@@ -3,7 +3,7 @@
 On a utility matrix (participants x candidate statements) each method picks a slate of k
 statements with a balanced assignment:
 
-- ``greedy``: aligngames.solvers.generative_social_choice.greedy_slate;
+- ``greedy``: aligngames.solvers.social_choice.generative.greedy_slate;
 - ``top_mean`` (baseline): the k statements with the highest mean utility, participants assigned
   to them by the same balanced greedy matching (each round the coalition that rates the next
   statement highest);
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aligngames.solvers import generative_social_choice as gsc
+from aligngames.solvers.social_choice import generative as gsc
 
 
 def assign_to(utilities: np.ndarray, slate: list[int]) -> np.ndarray:

@@ -4,7 +4,7 @@ maximal lottery? And how often does each rule pick a participant's favourite car
 Random populations: each participant's latent value profile is a Dirichlet(1) draw over the five
 value dimensions; everyone else is honest. For every population, context and participant the
 check tries every misreport (3^T vote vectors for the moral graph, every ranking of the five cards
-for Copeland and the maximal lottery; see aligngames.solvers.moral_graph). The baseline is
+for Copeland and the maximal lottery; see aligngames.solvers.social_choice.moral_graph). The baseline is
 Copeland: the table gives each rule's manipulable share and its ratio to Copeland's.
 
     nice -n 10 python benchmarks/moral_graph_manipulation.py --populations 20 --participants 5
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aligngames.solvers.moral_graph import run_session
+from aligngames.solvers.social_choice.moral_graph import run_session
 
 RULES = ("moral_graph", "copeland", "maximal_lottery")
 

@@ -5,7 +5,7 @@ both seats) two ways:
 
 - ``sequential`` (the baseline): one env at a time, one prompt per model call, the way
   TextArena-style loops call a model per turn;
-- ``batched``: all env copies in lockstep with ``aligngames.rollout.play_episodes``, so each round
+- ``batched``: all env copies in lockstep with ``aligngames.play.rollout.play_episodes``, so each round
   of turns is one batched generation.
 
 Sampling is seeded per turn, so both ways produce the same episodes (the script checks it) and
@@ -41,7 +41,7 @@ def run_worker(args: argparse.Namespace) -> dict:
 
     import aligngames
     from aligngames.agents.llm import GenerationConfig, LLMAgent
-    from aligngames.rollout import play_episodes
+    from aligngames.play.rollout import play_episodes
     from aligngames.seeding import derive_seed
 
     agent = LLMAgent.from_pretrained(

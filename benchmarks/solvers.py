@@ -6,7 +6,7 @@
 Sections (every speed figure is a ratio against a named baseline measured in the same run):
 
 1. ``lp``: zero-sum Nash by LP on random games ``U(-1, 1)^(n x n)``, n = 10, 100, 500, 1000: time of
-   :func:`aligngames.solvers.nash.solve_zero_sum` (default ``method="auto"``: HiGHS on small games, the
+   :func:`aligngames.solvers.equilibrium.nash.solve_zero_sum` (default ``method="auto"``: HiGHS on small games, the
    checked dense interior-point method on large ones), of the same with ``method="highs"``, of
    OpenSpiel's ``lp_solver`` (cvxpy + ECOS) and of nashpy's ``linear_program``; value agreement with OpenSpiel.
 2. ``mmd``: MMD (alpha 0.1, step 0.1) on the same games: time per iteration of ours and of OpenSpiel's
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from aligngames.envs.preference_game import scenarios
-from aligngames.solvers import mmd, mpo, nash, nash_md
+from aligngames.solvers.equilibrium import mmd, mpo, nash, nash_md
 
 RESULTS = Path(__file__).resolve().parent / "results" / "solvers.json"
 

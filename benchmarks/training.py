@@ -60,7 +60,7 @@ def fixed_rollouts(handle, adapter, count: int, max_new_tokens: int, seed: int):
 
     import aligngames
     from aligngames.agents.llm import GenerationConfig, LLMAgent, generate
-    from aligngames.solvers.policy_gradient import Rollouts
+    from aligngames.solvers.training.policy_gradient import Rollouts
 
     agent = LLMAgent(handle)
     env = aligngames.make("preference_game_v0", mode="language")
@@ -80,13 +80,13 @@ def fixed_rollouts(handle, adapter, count: int, max_new_tokens: int, seed: int):
 def measure_update(args, lora: bool) -> dict:
     from aligngames.agents.llm import load_model
     from aligngames.agents.llm import lora as lora_module
-    from aligngames.solvers.policy_gradient import (
+    from aligngames.solvers.training.policy_gradient import (
         PolicyGradientTrainer,
         PolicyRef,
         RegularizerWeights,
         TrainerSettings,
     )
-    from aligngames.solvers.preference_training import _private_copy
+    from aligngames.solvers.training.preference_training import _private_copy
 
     shared = load_model(args.model, device=args.device, dtype=args.dtype)
     parameters = sum(p.numel() for p in shared.model.parameters())
@@ -117,7 +117,7 @@ def measure_update(args, lora: bool) -> dict:
 
 
 def measure_mpo_step(args, lora: bool) -> dict:
-    from aligngames.solvers.preference_training import LanguagePolicy, LanguagePreferenceConfig
+    from aligngames.solvers.training.preference_training import LanguagePolicy, LanguagePreferenceConfig
 
     config = LanguagePreferenceConfig(model=args.model, device=args.device, dtype=args.dtype, autocast=args.autocast,
                                       lora_rank=8 if lora else 0, prompts_per_step=args.prompts,

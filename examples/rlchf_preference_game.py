@@ -5,7 +5,7 @@ compare the aggregated game with the population's own (cyclic) preferences.
 """
 
 import aligngames
-from aligngames.solvers import social_choice as sc
+from aligngames.solvers.social_choice import voting as sc
 
 answers, groups = sc.disagreement_population()
 print(sc.compare_rules(groups, answers).table())

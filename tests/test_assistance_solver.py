@@ -18,7 +18,7 @@ import pytest
 
 from aligngames.agents.assistance import HumanModel
 from aligngames.envs.cirl import scenarios
-from aligngames.solvers.assistance import evaluate, format_plan, solve, value_of_assistance
+from aligngames.solvers.exact.assistance import evaluate, format_plan, solve, value_of_assistance
 
 GAMMA = 0.99
 

@@ -10,7 +10,7 @@ import aligngames
 from aligngames.agents.assistance import ModelHuman
 from aligngames.agents.basic import ScriptedAgent
 from aligngames.envs.cirl import parse_command, scenarios
-from aligngames.solvers.assistance import AssistanceRobot, StrategicHuman, evaluate, solve
+from aligngames.solvers.exact.assistance import AssistanceRobot, StrategicHuman, evaluate, solve
 
 
 def _play(env, robot, human, seed=0):

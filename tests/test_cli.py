@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from aligngames.cli import main, parse_agent
+from aligngames.cli import main
+from aligngames.config import parse_agent
 
 ROOT = Path(__file__).resolve().parent.parent
 

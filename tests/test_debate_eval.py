@@ -12,10 +12,15 @@ from scipy.optimize import minimize
 import aligngames
 from aligngames.agents.debate import GreedyRevealer
 from aligngames.envs.debate.sparse import posterior_positive
-from aligngames.solvers.debate_eval import DebateEvalConfig, evaluate, format_summary, mean_with_interval
-from aligngames.solvers.elo import bootstrap_elo, expected_score, fit_elo
-from aligngames.solvers.sparse_debate import MinimaxRevealer, solve_sparse_debate
-from aligngames.tournament import AgentSpec
+from aligngames.play.tournament import AgentSpec
+from aligngames.solvers.evaluation.debate_eval import (
+    DebateEvalConfig,
+    evaluate,
+    format_summary,
+    mean_with_interval,
+)
+from aligngames.solvers.evaluation.elo import bootstrap_elo, expected_score, fit_elo
+from aligngames.solvers.exact.sparse_debate import MinimaxRevealer, solve_sparse_debate
 
 # --- Elo ----------------------------------------------------------------------------------------------
 

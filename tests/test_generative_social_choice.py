@@ -10,7 +10,7 @@ import pytest
 
 from aligngames.agents.base import Agent
 from aligngames.agents.basic import ScriptedAgent
-from aligngames.solvers import generative_social_choice as gsc
+from aligngames.solvers.social_choice import generative as gsc
 
 
 def test_coalition_sizes():

@@ -16,7 +16,7 @@ from aligngames.agents.llm import GenerationConfig, LLMAgent, load_model, sequen
 from aligngames.agents.llm import lora as lora_module
 from aligngames.agents.llm import models as models_module
 from aligngames.agents.llm.testing import save_tiny_model, tiny_handle
-from aligngames.rollout import play_episodes
+from aligngames.play.rollout import play_episodes
 from aligngames.text import CHARSET, text_space
 
 
@@ -232,7 +232,7 @@ def test_cli_play_with_llm_agent(tiny_folder, capsys):
 
 
 def test_tournament_with_llm_agents(tiny_folder, tmp_path):
-    from aligngames.tournament import TournamentConfig, run_tournament
+    from aligngames.play.tournament import TournamentConfig, run_tournament
 
     config = TournamentConfig.from_yaml  # the YAML path is what users take
     data = {

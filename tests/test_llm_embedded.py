@@ -11,7 +11,7 @@ import pytest
 import aligngames
 from aligngames.agents.llm import GenerationConfig, LLMAgent, load_model
 from aligngames.agents.llm.models import embedded_gguf, embedded_model_folder, file_sha256
-from aligngames.rollout import play_episodes
+from aligngames.play.rollout import play_episodes
 from aligngames.text import CHARSET
 
 pytestmark = pytest.mark.slow

@@ -96,7 +96,7 @@ def test_verdicts_are_cached_in_memory_and_on_disk(handle, tmp_path, monkeypatch
 def test_preference_game_with_llm_judge(handle):
     import aligngames
     from aligngames.agents.preference import TemplateAnswerer
-    from aligngames.rollout import play_episodes
+    from aligngames.play.rollout import play_episodes
 
     judge = LLMPreferenceJudge(handle=handle)
     agents = {"player_0": TemplateAnswerer("concise"), "player_1": TemplateAnswerer("detailed")}

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from aligngames.solvers import psro
-from aligngames.solvers.llm_oracle import OracleSettings, PolicyGradientOracle
-from aligngames.tournament import AgentSpec
+from aligngames.play.tournament import AgentSpec
+from aligngames.solvers.population import psro
+from aligngames.solvers.training.llm_oracle import OracleSettings, PolicyGradientOracle
 
 # shared fixtures and helpers of the training tests (tests/_training.py)
 LowercaseJudge = _training.LowercaseJudge
@@ -94,7 +94,7 @@ def test_grts_with_llm_best_responses(tiny_model, tmp_path):
     """GRTS on red_team_v0 with the LLM oracle: a red and a blue LoRA adapter join the populations, red's
     training reward carries the diversity bonus, and the run folder has GRTS's outputs; a rerun resumes."""
     from aligngames.config import from_mapping
-    from aligngames.solvers import grts
+    from aligngames.solvers.population import grts
 
     config = from_mapping(grts.GRTSConfig, {
         "env_kwargs": {"rounds": 2, "benign_rate": 0.25, "helpfulness_weight": 1.0, "helpfulness_zero_sum": True,

@@ -19,8 +19,8 @@ from aligngames.agents.moral_graph import (
     strategic_vote,
 )
 from aligngames.envs.moral_graph import load_library, parse_articulation, parse_vote
-from aligngames.solvers import moral_graph as mg
-from aligngames.solvers.moral_graph import Vote, build_graph, edge_statistics, rank_values
+from aligngames.solvers.social_choice import moral_graph as mg
+from aligngames.solvers.social_choice.moral_graph import Vote, build_graph, edge_statistics, rank_values
 
 
 def votes(source, target, *choices, context="c"):

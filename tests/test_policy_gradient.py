@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from aligngames.solvers.checkpoints import (
+from aligngames.solvers.equilibrium.nash_md import nash_md_step
+from aligngames.solvers.equilibrium.simplex import geometric_mixture, mirror_step
+from aligngames.solvers.equilibrium.spo import spo_step, win_rate_rewards
+from aligngames.solvers.training.checkpoints import (
     load_optimizer_state,
     numpy_generator_state,
     optimizer_state,
@@ -18,8 +21,7 @@ from aligngames.solvers.checkpoints import (
     restore_torch_generators,
     torch_generator_states,
 )
-from aligngames.solvers.nash_md import nash_md_step
-from aligngames.solvers.policy_gradient import (
+from aligngames.solvers.training.policy_gradient import (
     PolicyGradientTrainer,
     PolicyRef,
     RegularizerWeights,
@@ -30,9 +32,7 @@ from aligngames.solvers.policy_gradient import (
     learning_rate,
     policy_gradient_loss,
 )
-from aligngames.solvers.preference_training import regularizer_weights
-from aligngames.solvers.simplex import geometric_mixture, mirror_step
-from aligngames.solvers.spo import spo_step, win_rate_rewards
+from aligngames.solvers.training.preference_training import regularizer_weights
 
 # shared fixtures and helpers of the training tests (tests/_training.py)
 one_thread = _training.one_thread

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _golden import assert_close_structure
 
 import aligngames
 from aligngames.agents.basic import ConstantAgent, RandomAgent
 from aligngames.agents.preference import TemplateAnswerer
 from aligngames.envs.preference_game import matrix_game, parallel_env, scenarios
-from aligngames.rollout import play_episodes
+from aligngames.play.rollout import play_episodes
 
 GOLDEN = Path(__file__).parent / "golden" / "preference_game_language_seed7.json"
 
@@ -139,7 +140,7 @@ def test_golden_transcript():
     ``python tests/test_preference_game.py`` and review the diff."""
     expected = json.loads(GOLDEN.read_text())
     actual = json.loads(json.dumps(_golden_episode()))
-    assert actual == expected
+    assert_close_structure(expected, actual, "golden")
 
 
 def test_judge_population_is_non_transitive_on_the_template_styles():

@@ -16,9 +16,9 @@ import torch
 
 import aligngames
 from aligngames.judges import MatrixJudge
-from aligngames.solvers import mpo
-from aligngames.solvers.games import skew_symmetric_matrix
-from aligngames.solvers.preference_training import (
+from aligngames.solvers.equilibrium import mpo
+from aligngames.solvers.equilibrium.games import skew_symmetric_matrix
+from aligngames.solvers.training.preference_training import (
     CheckpointedTabularPolicy,
     IterationSchedule,
     LanguagePolicy,
@@ -92,7 +92,7 @@ def test_geometric_mixture_samples_the_mixture():
     """The mixture model's next-token distribution is the normalised pi^(1-w) mu^w of its parts."""
     from aligngames.agents.llm import lora, next_token_logprobs
     from aligngames.agents.llm.testing import tiny_handle
-    from aligngames.solvers.policy_gradient import PolicyRef
+    from aligngames.solvers.training.policy_gradient import PolicyRef
 
     handle = tiny_handle(seed=2)
     lora.add_adapter(handle, "pi", rank=4, seed=1, init="random")
@@ -166,8 +166,8 @@ def test_a_stopped_run_resumes_exactly(tiny_model, tmp_path, algorithm, lora_ran
 
 def test_cli_writes_a_run_folder_whose_policy_plays(tiny_model, tmp_path):
     from aligngames.cli import main
-    from aligngames.rollout import play_episodes
-    from aligngames.tournament import AgentSpec
+    from aligngames.play.rollout import play_episodes
+    from aligngames.play.tournament import AgentSpec
 
     out = tmp_path / "spo"
     code = main(["solve", "mpo", "--env", "preference_game_v0", "-e", "mode=language", "-e", "max_answer_length=40",

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from aligngames.solvers import psro
+from aligngames.solvers.population import psro
 
 pytest.importorskip("ray", reason="the Ray backend needs the 'ray' extra (pip install -e '.[ray]')")
 

@@ -40,7 +40,7 @@ from aligngames.envs.red_team.judges import (
 )
 from aligngames.envs.red_team.tabular import DEFENCES, default_harm_table
 from aligngames.game import Dynamics, Utility
-from aligngames.rollout import play_episodes
+from aligngames.play.rollout import play_episodes
 
 CATALOG = load_catalog()
 

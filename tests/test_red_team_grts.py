@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import aligngames
-from aligngames.solvers import grts, psro
-from aligngames.solvers.nash import solve_zero_sum
-from aligngames.tournament import AgentSpec
+from aligngames.play.tournament import AgentSpec
+from aligngames.solvers.equilibrium.nash import solve_zero_sum
+from aligngames.solvers.population import grts, psro
 
 SMALL = {
     "env_kwargs": {"rounds": 2, "benign_rate": 0.25, "helpfulness_weight": 1.0, "helpfulness_zero_sum": True,
@@ -173,7 +173,7 @@ def test_psro_on_the_tabular_mode_reaches_the_lp_value(tmp_path):
 def test_example_tournament_configs_resolve(path):
     from pathlib import Path
 
-    from aligngames.tournament import TournamentConfig
+    from aligngames.play.tournament import TournamentConfig
 
     config = TournamentConfig.from_yaml(Path(__file__).parent.parent / path).resolve()
     assert set(config.seats) == {"red_0", "blue"}

@@ -13,7 +13,7 @@ from scipy.optimize import linprog
 
 import aligngames
 from aligngames.preferences import AnnotatorGroup
-from aligngames.solvers import social_choice as sc
+from aligngames.solvers.social_choice import voting as sc
 
 # Condorcet cycle: 4 voters 0>1>2, 3 voters 1>2>0, 2 voters 2>0>1 (9 voters).
 # Margins by hand: M[0,1] = (4+2)-3 = 3, M[1,2] = (4+3)-2 = 5, M[2,0] = (3+2)-4 = 1.
@@ -259,8 +259,8 @@ def test_cli(tmp_path, capsys):
 
 def test_maximal_lottery_agrees_with_the_nash_lp_of_the_margin_game():
     """The two routes to the maximal lottery (pref_voting's LP on a profile; our HiGHS LP on the
-    margin matrix, aligngames.solvers.nash) agree where it is unique (an odd number of voters)."""
-    from aligngames.solvers import nash
+    margin matrix, aligngames.solvers.equilibrium.nash) agree where it is unique (an odd number of voters)."""
+    from aligngames.solvers.equilibrium import nash
 
     rng = np.random.default_rng(7)
     for _ in range(20):

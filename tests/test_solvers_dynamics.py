@@ -10,8 +10,8 @@ from scipy.special import softmax
 
 import aligngames
 from aligngames.envs.preference_game import scenarios
-from aligngames.solvers import mmd, mpo, nash, nash_md, spo
-from aligngames.solvers.simplex import mirror_step, project_onto_simplex
+from aligngames.solvers.equilibrium import mmd, mpo, nash, nash_md, spo
+from aligngames.solvers.equilibrium.simplex import mirror_step, project_onto_simplex
 
 FOOD = aligngames.make("preference_game_v0", mode="tabular", scenario="food").unwrapped.matrix_game()
 FOOD_LOTTERY = np.array([0.5, 0.2, 0.3])

@@ -9,7 +9,7 @@ import pytest
 
 import aligngames
 from aligngames.game import Dynamics, GameInfo, MatrixGame, Utility
-from aligngames.solvers import nash
+from aligngames.solvers.equilibrium import nash
 
 MATCHING_PENNIES = np.array([[1.0, -1.0], [-1.0, 1.0]])
 RPS = np.array([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]])
@@ -144,7 +144,7 @@ def _interior_point_games():
 
 @pytest.mark.parametrize(("name", "payoffs"), list(_interior_point_games()), ids=lambda v: v if isinstance(v, str) else "")
 def test_dense_interior_point_agrees_with_highs(name, payoffs):
-    from aligngames.solvers import nash
+    from aligngames.solvers.equilibrium import nash
 
     fast = nash.solve_zero_sum(payoffs, method="interior_point")
     reference = nash.solve_zero_sum(payoffs, method="highs")
@@ -155,7 +155,7 @@ def test_dense_interior_point_agrees_with_highs(name, payoffs):
 
 
 def test_auto_method_uses_the_interior_point_on_large_games_and_checks_it():
-    from aligngames.solvers import nash
+    from aligngames.solvers.equilibrium import nash
 
     payoffs = np.random.default_rng(3).standard_normal((200, 200))
     assert payoffs.size >= nash.DENSE_INTERIOR_POINT_ENTRIES

@@ -10,8 +10,9 @@ import pytest
 
 from aligngames.config import ConfigError
 from aligngames.game import Dynamics, GameInfo, MatrixGame, Utility
-from aligngames.solvers import nash, psro
-from aligngames.tournament import AgentSpec
+from aligngames.play.tournament import AgentSpec
+from aligngames.solvers.equilibrium import nash
+from aligngames.solvers.population import psro
 
 RPS = np.array([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]])
 FOOD_ENV = {"mode": "tabular", "scenario": "food"}

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from aligngames.config import ConfigError
-from aligngames.tournament import TournamentConfig, load_meta_game, run_tournament
+from aligngames.play.tournament import TournamentConfig, load_meta_game, run_tournament
 
 TABULAR = {
     "env": "preference_game_v0",

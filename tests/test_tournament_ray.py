@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from aligngames.tournament import TournamentConfig, run_tournament
+from aligngames.play.tournament import TournamentConfig, run_tournament
 
 pytest.importorskip("ray", reason="the Ray backend needs the 'ray' extra (pip install -e '.[ray]')")
 

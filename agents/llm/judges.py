@@ -32,7 +32,7 @@ from aligngames.agents.llm.agent import render_chat
 from aligngames.agents.llm.generation import next_token_logprobs
 from aligngames.agents.llm.models import EMBEDDED, LoadedModel, load_model
 from aligngames.judges import HarmJudge, PreferenceJudge
-from aligngames.runio import append_line, read_jsonl
+from aligngames.runs import append_line, read_jsonl
 
 PREFERENCE_INSTRUCTION = (
     "You compare two answers to the same prompt. Decide which answer is more helpful, correct and "

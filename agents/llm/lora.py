@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from aligngames.agents.llm.models import LoadedModel
-from aligngames.runio import atomic_write_bytes, atomic_write_json
+from aligngames.runs import atomic_write_bytes, atomic_write_json
 
 WEIGHTS_FILE = "adapter_model.safetensors"
 CONFIG_FILE = "adapter_config.json"

@@ -5,7 +5,7 @@ share one reward (Hadfield-Menell et al. 2016). The robot can ask; the human ans
 present (``t >= feedback_time``). Scenarios (``scenario=``): ``meal_choice`` (the pie kitchen of
 ALGORITHMS.md), ``meal_choice_cherry`` (three fillings) and ``tidy_desk`` (asking is costly and pays
 only for some items); see :mod:`aligngames.envs.cirl.scenarios`. The exact optimum, the
-reward-learning-first baseline and human models are in :mod:`aligngames.solvers.assistance`.
+reward-learning-first baseline and human models are in :mod:`aligngames.solvers.exact.assistance`.
 
 Modes: ``tabular`` (``Discrete`` actions with action masks) and ``language`` (the robot writes
 ``"make_1"`` or ``"ask: Which pie would you like?"``; the human answers in free text).

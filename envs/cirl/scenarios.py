@@ -13,7 +13,7 @@ Learning") written as tables. One time step ``t = 0 .. horizon - 1`` goes:
 
 The episode ends when a terminal state is reached or after ``horizon`` steps. The robot observes
 the human's answers, which is what makes the reduction to a POMDP over ``(s, theta)`` work
-(``aligngames.solvers.assistance``).
+(``aligngames.solvers.exact.assistance``).
 
 Scenarios:
 

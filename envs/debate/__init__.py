@@ -117,7 +117,7 @@ class raw_env(RulesAECEnv):
         rules = make_rules(**kwargs)
         if not rules.possible_agents:
             raise ValueError("protocol='blind' with a fixed judge has no players; seat the judge (judge='player') "
-                             "or evaluate the judge with aligngames.solvers.debate_eval")
+                             "or evaluate the judge with aligngames.solvers.evaluation.debate_eval")
         super().__init__(rules, render_mode=render_mode)
 
 

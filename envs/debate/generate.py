@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         same = Path(args.out).read_text(encoding="utf-8") == text
         sys.stderr.write(f"{args.out}: {'matches the generator' if same else 'DIFFERS from the generator'}\n")
         return 0 if same else 1
-    from aligngames.runio import atomic_write_text
+    from aligngames.runs import atomic_write_text
 
     atomic_write_text(args.out, text)
     return 0

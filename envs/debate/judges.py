@@ -15,7 +15,7 @@ sits in the ``judge`` seat instead (``judge="player"``).
   as a fixed judge: it gets the judge's text, and its reply is read by :func:`parse_verdict`. A
   reply with no clear verdict is recorded as an invalid verdict (or raises, ``on_invalid="raise"``);
   it never defaults to an answer. (It asks the agent one view at a time; for batched generation
-  seat the agent as the judge, ``judge="player"``, and play with ``aligngames.rollout.play_episodes``.)
+  seat the agent as the judge, ``judge="player"``, and play with ``aligngames.play.rollout.play_episodes``.)
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ hidden features; it answers A above 1/2, B below, and flips a fair coin (recorde
 The debater whose answer the judge picks gets +1 and the other -1.
 
 Because the game is small, its value under optimal play, and so the honest debater's advantage,
-can be computed exactly (:mod:`aligngames.solvers.sparse_debate`).
+can be computed exactly (:mod:`aligngames.solvers.exact.sparse_debate`).
 """
 
 from __future__ import annotations

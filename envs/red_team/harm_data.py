@@ -239,7 +239,7 @@ def load_examples(path: str | Path = DATASET_FILE) -> list[dict]:
 
 def write_examples(path: str | Path = DATASET_FILE) -> Path:
     """Write :func:`build_examples` as JSON lines to ``path``."""
-    from aligngames.runio import atomic_write_text
+    from aligngames.runs import atomic_write_text
 
     lines = "".join(json.dumps(example, sort_keys=True) + "\n" for example in build_examples())
     atomic_write_text(Path(path), lines)

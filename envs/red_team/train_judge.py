@@ -101,7 +101,7 @@ def train(data: Path = DATASET_FILE, out: Path = CLASSIFIER_FILE, config: TrainC
     import sklearn
     from safetensors.numpy import save_file
 
-    from aligngames.runio import atomic_write_json
+    from aligngames.runs import atomic_write_json
 
     examples = load_examples(data)
     features = featurise(examples)

@@ -1,0 +1,47 @@
+"""The built-in agents and the LLM judges.
+
+The registry calls :func:`register` through the ``aligngames.registrations`` entry point
+(``pyproject.toml``) the first time a name is looked up.
+"""
+
+from aligngames import registry
+
+
+def register() -> None:
+    """Register the scripted agents, the LLM agent and the LLM judges."""
+    registry.register_judge("llm", "aligngames.agents.llm.judges:LLMPreferenceJudge",
+                            "LLM prompted as pairwise judge: P(A) from the A/B token log-probs, both orders averaged (cached)")
+    registry.register_judge("llm_harm", "aligngames.agents.llm.judges:LLMHarmJudge",
+                            "LLM prompted as harm judge: P(Yes) from the Yes/No token log-probs (cached)")
+    registry.register_agent("random", "aligngames.agents.basic:RandomAgent",
+                            "samples uniformly from the legal actions (text: random characters)")
+    registry.register_agent("constant", "aligngames.agents.basic:ConstantAgent",
+                            "always plays the same action")
+    registry.register_agent("mixed", "aligngames.agents.basic:MixedStrategyAgent",
+                            "tabular mixed strategy: samples an action index from fixed probabilities")
+    registry.register_agent("template", "aligngames.agents.preference:TemplateAnswerer",
+                            "scripted answerer for preference_game_v0 language mode, in a fixed style")
+    registry.register_agent("model_human", "aligngames.agents.assistance:ModelHuman",
+                            "cirl_v0 human that answers by a human model: truthful, noisy (epsilon) or Boltzmann (beta)")
+    registry.register_agent("quote_debater", "aligngames.agents.debate:QuoteDebater",
+                            "debate_v0 debater that quotes the passage (strategy=quote) or rewrites a sentence (strategy=fabricate)")
+    registry.register_agent("assert_debater", "aligngames.agents.debate:AssertDebater",
+                            "debate_v0 debater that states its answer and never quotes")
+    registry.register_agent("greedy_revealer", "aligngames.agents.debate:GreedyRevealer",
+                            "debate_v0 tabular debater: reveals the feature that helps its answer most")
+    registry.register_agent("red_teamer", "aligngames.agents.red_team:ScriptedRedTeamer",
+                            "red_team_v0 red agent: one (theme, method) of the attack catalog (non-operational placeholders)")
+    registry.register_agent("refusing_blue", "aligngames.agents.red_team:RefusingBlue",
+                            "red_team_v0 blue baseline: refuses everything")
+    registry.register_agent("compliant_blue", "aligngames.agents.red_team:CompliantBlue",
+                            "red_team_v0 blue baseline: complies with everything (placeholder compliance, never real harmful text)")
+    registry.register_agent("guarded_blue", "aligngames.agents.red_team:GuardedBlue",
+                            "red_team_v0 blue: complies unless a guard fires (keywords, jailbreak, decoder, context)")
+    registry.register_agent("value_participant", "aligngames.agents.moral_graph:ValueProfileParticipant",
+                            "moral_graph_v0 participant with a latent value profile; honest or strategic votes")
+    registry.register_agent("persona_participant", "aligngames.agents.moral_graph:PersonaParticipant",
+                            "moral_graph_v0 participant played by any text agent (an LLM) with a persona prompt")
+    registry.register_agent("scripted", "aligngames.agents.basic:ScriptedAgent",
+                            "replays a fixed list of actions, one per turn (for golden transcripts)")
+    registry.register_agent("llm", "aligngames.agents.llm.agent:llm_agent",
+                            "language model on HF transformers (default: embedded SmolLM2-135M-Instruct); batched, seeded")

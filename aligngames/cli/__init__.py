@@ -1,0 +1,147 @@
+"""The ``aligngames`` command line.
+
+    aligngames list
+    aligngames play ENV --agents A B [--seed N] [--env-arg KEY=VALUE ...]
+    aligngames tournament CONFIG.yaml --out RUN_DIR [--seed N] [--workers N]
+    aligngames report RUN_DIR
+    aligngames solve SOLVER [solver options]   (aligngames solve SOLVER --help)
+
+Agents on the command line are registry names with optional keyword arguments:
+``template:style=concise`` or ``mixed:probabilities=[0.5,0.2,0.3]`` (values are read as YAML).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from aligngames import registry
+from aligngames.config import ConfigError, parse_agent, parse_assignment
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    sections = [("envs", registry.ENVS), ("agents", registry.AGENTS), ("judges", registry.JUDGES),
+                ("solvers", registry.SOLVERS)]
+    for title, entries in sections:
+        print(f"{title}:")
+        for spec in entries.specs():
+            print(f"  {spec.name:<24} {spec.description}")
+        if not entries.names():
+            print("  (none yet)")
+    return 0
+
+
+def _cmd_play(args: argparse.Namespace) -> int:
+    from aligngames.play.rollout import play_episodes
+    from aligngames.seeding import check_seed, derive_seed
+
+    seed = check_seed(args.seed, "--seed")
+    env_kwargs = dict(parse_assignment(item, "--env-arg") for item in args.env_arg)
+    probe = registry.make(args.env, **env_kwargs)
+    seats = list(probe.possible_agents)
+    probe.close()
+    if len(args.agents) != len(seats):
+        raise ConfigError(f"--agents: {args.env} has {len(seats)} seats {seats}; got {len(args.agents)} agents")
+    seat_agents = {}
+    for seat, text in zip(seats, args.agents):
+        name, kwargs = parse_agent(text)
+        agent = registry.make_agent(name, **kwargs)
+        agent.reset(derive_seed(seed, "agent", seat))
+        seat_agents[seat] = agent
+    envs = []
+
+    def make_env():
+        env = registry.make(args.env, render_mode="ansi", **env_kwargs)
+        envs.append(env)
+        return env
+
+    (episode,) = play_episodes(make_env, seat_agents, [derive_seed(seed, "episode", 0)])
+    print(envs[0].unwrapped.render())
+    print("returns: " + ", ".join(f"{seat} ({text}) {episode.returns[seat]:+.4f}" for seat, text in zip(seats, args.agents)))
+    return 0
+
+
+def _cmd_tournament(args: argparse.Namespace) -> int:
+    from aligngames.play.tournament import TournamentConfig, run_tournament
+
+    config = TournamentConfig.from_yaml(args.config, seed=args.seed, backend=args.backend)
+    out = run_tournament(config, args.out, workers=args.workers, progress=not args.quiet)
+    print(f"report: {out / 'report.md'}")
+    return 0
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    """Hand the remaining arguments to the solver module's own parser.
+
+    A solver module registered with ``register_solver`` defines ``add_arguments(parser)`` and
+    ``run_cli(args) -> int``.
+    """
+    module = registry.SOLVERS.spec(args.solver).load()
+    parser = argparse.ArgumentParser(prog=f"aligngames solve {args.solver}",
+                                     description=(module.__doc__ or "").strip().split("\n")[0])
+    module.add_arguments(parser)
+    return module.run_cli(parser.parse_args(args.solver_args))
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from aligngames.play.report import write_report
+
+    print(f"report: {write_report(args.run_dir)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aligngames", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    listing = commands.add_parser("list", help="list envs, agents, judges and solvers")
+    listing.set_defaults(run=_cmd_list)
+
+    play = commands.add_parser("play", help="play one episode and print the transcript")
+    play.add_argument("env", help="env name, e.g. preference_game_v0")
+    play.add_argument("--agents", nargs="+", required=True, help="one agent per seat: NAME[:key=value,...]")
+    play.add_argument("--seed", type=int, default=0)
+    play.add_argument("--env-arg", "-e", action="append", default=[], metavar="KEY=VALUE",
+                      help="env keyword argument (repeatable), e.g. -e mode=tabular -e scenario=food")
+    play.set_defaults(run=_cmd_play)
+
+    tournament = commands.add_parser("tournament", help="play every pairing of an agent pool (resumable)")
+    tournament.add_argument("config", help="tournament YAML, e.g. examples/preference_tournament.yaml")
+    tournament.add_argument("--out", required=True, help="run folder (an existing one is resumed)")
+    tournament.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    tournament.add_argument("--workers", type=int, default=1, help="local worker processes (results do not depend on it)")
+    tournament.add_argument("--backend", choices=["local", "ray"], default=None,
+                            help="override the config's backend (results are the same)")
+    tournament.add_argument("--quiet", action="store_true", help="no progress bar")
+    tournament.set_defaults(run=_cmd_tournament)
+
+    solve = commands.add_parser("solve", help="run a solver: aligngames solve SOLVER --help for its options",
+                                add_help=False)
+    solve.add_argument("solver", help="solver name (aligngames list shows them)")
+    solve.add_argument("solver_args", nargs=argparse.REMAINDER, help="the solver's own options")
+    solve.set_defaults(run=_cmd_solve)
+
+    report = commands.add_parser("report", help="re-draw the report of a run folder")
+    report.add_argument("run_dir")
+    report.set_defaults(run=_cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.run(args)
+    except (ConfigError, KeyError, ValueError, FileNotFoundError, TypeError) as error:
+        if args.verbose:
+            raise
+        message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+        print(f"aligngames {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Playing games: episodes (rollout), tournaments and their reports."""

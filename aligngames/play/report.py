@@ -1,0 +1,136 @@
+"""The report of a tournament run folder: ``report.md`` and a payoff heat map ``payoffs.png``."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+
+from aligngames.runs import atomic_write_text
+
+
+def _cell(mean: float | None, ci: float | None) -> str:
+    if mean is None:
+        return "-"
+    return f"{mean:+.3f}" + ("" if ci is None else f" ± {ci:.3f}")
+
+
+def _matrix_table(rows: list[str], cols: list[str], mean, ci=None, corner: str = "") -> list[str]:
+    lines = [f"| {corner} | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for i, row in enumerate(rows):
+        cells = [_cell(mean[i][j], None if ci is None else ci[i][j]) for j in range(len(cols))]
+        lines.append(f"| **{row}** | " + " | ".join(cells) + " |")
+    return lines
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """(Re)write ``report.md`` and ``payoffs.png`` from ``payoffs.json``; return the report's path."""
+    run_dir = Path(run_dir)
+    payoffs_path = run_dir / "payoffs.json"
+    if not payoffs_path.exists():
+        raise FileNotFoundError(f"{payoffs_path} not found: finish (or resume) the run before drawing its report")
+    data = json.loads(payoffs_path.read_text())
+    manifest_path = run_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    seats, pools = data["seats"], data["pools"]
+    env_name = manifest.get("env", {}).get("name", "?")
+    lines = [
+        f"# Tournament report: {env_name}",
+        "",
+        f"- episodes per match: {data['episodes']}; seed: {manifest.get('seed', '?')}",
+        f"- game: {data['game_info']['num_players']} players, {data['game_info']['utility']}, "
+        f"{data['game_info']['dynamics']}" + (", symmetric" if data["game_info"]["symmetric"] else ""),
+        "- cells: mean return ± half-width of a 95% t-interval over episodes",
+        "",
+    ]
+    if "symmetric" in data:
+        names, table = data["symmetric"]["names"], np.array(data["symmetric"]["mean"], dtype=float)
+        field = table.mean(axis=1)
+        order = np.argsort(-field, kind="stable")
+        lines += ["## Meta-game (row agent's payoff against column agent, both seatings averaged)", ""]
+        lines += _matrix_table(names, names, table.tolist(), corner="row vs column")
+        lines += ["", "## Ranking by mean payoff against the whole pool", ""]
+        lines += ["| rank | agent | mean payoff | beats |", "|---|---|---|---|"]
+        for rank, i in enumerate(order, 1):
+            beaten = [names[j] for j in range(len(names)) if table[i, j] > 1e-12]
+            lines.append(f"| {rank} | {names[i]} | {field[i]:+.3f} | {', '.join(beaten) or '-'} |")
+        cycle = _find_cycle(table)
+        if cycle:
+            lines += ["", "Non-transitive: " + " > ".join(names[i] for i in [*cycle, cycle[0]])
+                      + " (each beats the next on average)."]
+        lines.append("")
+    for seat in seats:
+        lines += [f"## Return of {seat}", ""]
+        if len(seats) == 2:
+            lines += _matrix_table(pools[seats[0]], pools[seats[1]], data["mean"][seat], data["ci95"][seat],
+                                   corner=f"{seats[0]} \\ {seats[1]}")
+        else:
+            lines += ["| seating | return |", "|---|---|"]
+            for position in itertools.product(*(range(len(pools[s])) for s in seats)):
+                seating = ", ".join(f"{s}={pools[s][k]}" for s, k in zip(seats, position))
+                mean, ci = data["mean"][seat], data["ci95"][seat]
+                for k in position:
+                    mean, ci = mean[k], ci[k]
+                lines.append(f"| {seating} | {_cell(mean, ci)} |")
+        lines.append("")
+    figure = _draw_heatmap(run_dir, data)
+    if figure:
+        lines += ["## Heat map", "", f"![payoffs]({figure.name})", ""]
+    lines += ["Files: `config.yaml` (resolved config), `manifest.json` (seed, versions, commit), "
+              "`matches.jsonl` (one line per match), `transcripts/`, `payoffs.json`.", ""]
+    report = run_dir / "report.md"
+    atomic_write_text(report, "\n".join(lines))
+    return report
+
+
+def _find_cycle(table: np.ndarray) -> list[int] | None:
+    """A shortest cycle of the 'beats on average' relation, if any (3 <= length <= n)."""
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    n = len(table)
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from((i, j) for i in range(n) for j in range(n) if i != j and table[i, j] > 1e-12)
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return None
+    return [edge[0] for edge in cycle]
+
+
+def _draw_heatmap(run_dir: Path, data: dict) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seats = data["seats"]
+    if "symmetric" in data:
+        rows = cols = data["symmetric"]["names"]
+        table = np.array(data["symmetric"]["mean"], dtype=float)
+        title = "payoff of row agent against column agent"
+    elif len(seats) == 2:
+        rows, cols = data["pools"][seats[0]], data["pools"][seats[1]]
+        table = np.array(data["mean"][seats[0]], dtype=float)
+        title = f"return of {seats[0]} (rows) against {seats[1]} (columns)"
+    else:
+        return None
+    size = max(4.0, 0.9 * max(len(rows), len(cols)) + 2)
+    figure, axes = plt.subplots(figsize=(size + 1, size))
+    limit = float(np.nanmax(np.abs(table))) or 1.0
+    image = axes.imshow(table, cmap="RdBu", vmin=-limit, vmax=limit)
+    axes.set_xticks(range(len(cols)), cols, rotation=45, ha="right")
+    axes.set_yticks(range(len(rows)), rows)
+    for i, j in itertools.product(range(len(rows)), range(len(cols))):
+        if not np.isnan(table[i, j]):
+            color = "white" if abs(table[i, j]) > 0.6 * limit else "black"  # readable on dark cells
+            axes.text(j, i, f"{table[i, j]:+.2f}", ha="center", va="center", fontsize=8, color=color)
+    axes.set_title(title)
+    figure.colorbar(image, ax=axes, shrink=0.8)
+    figure.tight_layout()
+    path = run_dir / "payoffs.png"
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path

@@ -1,0 +1,400 @@
+"""Reproducible tournaments: every pairing of an agent pool, N episodes each, in a run folder.
+
+A *match* puts one pool agent in each seat of the env and plays ``episodes`` episodes. Matches are
+the cartesian product of the seat pools (by default every agent in every seat). Seeds come from
+the run seed alone: episode ``e`` of every match resets the env with ``derive_seed(seed, "episode",
+e)`` (common random numbers: every pairing sees the same prompts), and each agent is reset with a
+seed derived from the run seed, the match's seating and its seat.
+
+The run folder::
+
+    config.yaml          the resolved config (every default filled in)
+    manifest.json        seed, package versions, git commit, agent settings, judge and game info
+    matches.jsonl        one line per finished match, appended and flushed as it finishes
+    transcripts/         match_NNNN.jsonl: one line per episode (the env's record and returns)
+    payoffs.json         the meta-game: mean return and 95% CI per seat and seating
+    report.md, payoffs.png
+
+Running again on the same folder resumes: finished matches are kept and the rest are played.
+When all matches are done ``matches.jsonl`` is rewritten in match order, so the final files do
+not depend on the number of workers, on finishing order, or on interruptions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aligngames import registry
+from aligngames.config import ConfigError, from_mapping, load_yaml, to_mapping
+from aligngames.game import MetaGame
+from aligngames.play.rollout import play_episodes
+from aligngames.runs import append_line, atomic_write_json, atomic_write_text, build_manifest, read_jsonl
+from aligngames.seeding import check_seed, derive_seed
+
+log = logging.getLogger(__name__)
+
+MATCHES_FILE = "matches.jsonl"
+PAYOFFS_FILE = "payoffs.json"
+BACKENDS = ("local", "ray")
+#: Config keys that choose where matches run, not what they compute: a run may resume with others.
+EXECUTION_KEYS = frozenset({"backend", "ray_address"})
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """An agent in the pool.
+
+    Attributes:
+        type: a registered agent name (``aligngames list`` shows them).
+        kwargs: keyword arguments for the agent's constructor.
+    """
+
+    type: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def build(self):
+        return registry.make_agent(self.type, **self.kwargs)
+
+
+@dataclass(frozen=True)
+class TournamentConfig:
+    """A tournament.
+
+    Attributes:
+        env: a registered env name.
+        agents: the pool, by the name used in tables and reports.
+        env_kwargs: keyword arguments for the env.
+        seats: which pool agents play each seat (default: every agent in every seat).
+        episodes: episodes per match.
+        seed: the run seed; every random decision derives from it.
+        batch_size: env copies advanced together within a match (agents answer them in one batch).
+        backend: ``"local"`` (this process, or a local process pool with ``--workers``) or ``"ray"``
+            (each match is a Ray task); the results are the same either way.
+        ray_address: the Ray cluster to join (default: ``RAY_ADDRESS``, else a local Ray instance).
+    """
+
+    env: str
+    agents: dict[str, AgentSpec]
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    seats: dict[str, tuple[str, ...]] | None = None
+    episodes: int = 10
+    seed: int = 0
+    batch_size: int = 16
+    backend: str = "local"
+    ray_address: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.env not in registry.ENVS:
+            registry.ENVS.spec(self.env)  # raises with the list of valid names
+        if not self.agents:
+            raise ValueError("key 'agents': the pool needs at least one agent")
+        for name, spec in self.agents.items():
+            if spec.type not in registry.AGENTS:
+                valid = ", ".join(registry.list_agents())
+                raise ValueError(f"key 'agents.{name}.type': unknown agent type {spec.type!r}; valid types: {valid}")
+        if self.episodes < 1:
+            raise ValueError(f"key 'episodes': expected a positive integer, got {self.episodes}")
+        if self.batch_size < 1:
+            raise ValueError(f"key 'batch_size': expected a positive integer, got {self.batch_size}")
+        check_seed(self.seed, "key 'seed'")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"key 'backend': expected one of {list(BACKENDS)}, got {self.backend!r}")
+        for seat, pool in (self.seats or {}).items():
+            unknown = [name for name in pool if name not in self.agents]
+            if unknown:
+                raise ValueError(f"key 'seats.{seat}': unknown agent {unknown[0]!r}; the pool is {list(self.agents)}")
+            if not pool:
+                raise ValueError(f"key 'seats.{seat}': needs at least one agent")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: Any) -> TournamentConfig:
+        data = load_yaml(path)
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return from_mapping(cls, data, str(path))
+
+    def make_env(self):
+        return registry.make(self.env, **self.env_kwargs)
+
+    def resolve(self) -> TournamentConfig:
+        """The same config with ``seats`` filled in from the env's seats."""
+        env = self.make_env()
+        seats = list(env.possible_agents)
+        env.close()
+        given = self.seats or {}
+        unknown = sorted(set(given) - set(seats))
+        if unknown:
+            raise ConfigError(f"key 'seats': {unknown[0]!r} is not a seat of {self.env}; its seats are {seats}")
+        resolved = {seat: tuple(given.get(seat, tuple(self.agents))) for seat in seats}
+        return dataclasses.replace(self, seats=resolved)
+
+
+@dataclass(frozen=True)
+class Match:
+    index: int
+    seating: dict[str, str]  # seat -> pool agent name
+
+
+def matches(config: TournamentConfig) -> list[Match]:
+    """Every seating of a resolved config, in a fixed order."""
+    assert config.seats is not None, "resolve() the config first"
+    seats = list(config.seats)
+    product = itertools.product(*(config.seats[seat] for seat in seats))
+    return [Match(i, dict(zip(seats, names))) for i, names in enumerate(product)]
+
+
+def episode_seeds(config: TournamentConfig) -> list[int]:
+    return [derive_seed(config.seed, "episode", e) for e in range(config.episodes)]
+
+
+def agent_seed(config: TournamentConfig, match: Match, seat: str) -> int:
+    seating = [f"{s}={name}" for s, name in match.seating.items()]
+    return derive_seed(config.seed, "agent", seat, *seating)
+
+
+def play_match(config: TournamentConfig, match: Match) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Play one match; return its ``matches.jsonl`` line and its transcript lines."""
+    seat_agents = {}
+    for seat, name in match.seating.items():
+        agent = config.agents[name].build()
+        agent.reset(agent_seed(config, match, seat))
+        seat_agents[seat] = agent
+    seeds = episode_seeds(config)
+    episodes = []
+    for start in range(0, len(seeds), config.batch_size):
+        episodes += play_episodes(config.make_env, seat_agents, seeds[start:start + config.batch_size])
+    returns = {seat: [episode.returns[seat] for episode in episodes] for seat in match.seating}
+    line = {
+        "match": match.index,
+        "seating": match.seating,
+        "returns": returns,
+        "mean": {seat: float(np.mean(values)) for seat, values in returns.items()},
+    }
+    return line, [episode.to_json() for episode in episodes]
+
+
+def _play_match_in_worker(config_data: dict[str, Any], index: int):
+    config = from_mapping(TournamentConfig, config_data, "config")
+    return play_match(config, matches(config)[index])
+
+
+# --- the run folder -----------------------------------------------------------------------------
+
+def _check_existing(out: Path, resolved: TournamentConfig) -> None:
+    stored_path = out / "config.yaml"
+    if not stored_path.exists():
+        return
+    stored = load_yaml(stored_path)
+    current = to_mapping(resolved)
+    differing = sorted(k for k in (set(stored) | set(current)) - EXECUTION_KEYS if stored.get(k) != current.get(k))
+    if differing:
+        raise ConfigError(
+            f"{out} already holds a run with a different config (keys {differing} differ); "
+            f"resume it with the same config and seed, or choose a new --out folder"
+        )
+
+
+def _finished(out: Path) -> dict[int, dict[str, Any]]:
+    return {line["match"]: line for line in read_jsonl(out / MATCHES_FILE, repair=True)}
+
+
+def run_tournament(config: TournamentConfig, out: str | Path, *, workers: int = 1, progress: bool = True) -> Path:
+    """Play (or resume) the tournament into folder ``out``; return the folder."""
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    import yaml
+
+    out = Path(out)
+    resolved = config.resolve()
+    _check_existing(out, resolved)
+    (out / "transcripts").mkdir(parents=True, exist_ok=True)
+    if not (out / "config.yaml").exists():
+        atomic_write_text(out / "config.yaml", yaml.safe_dump(to_mapping(resolved), sort_keys=False))
+    env = resolved.make_env()
+    manifest = build_manifest(resolved.seed, extra={
+        "env": {"name": resolved.env, "game_info": env.unwrapped.game_info.to_dict(), **env.unwrapped.describe()},
+        "agents": {name: spec.build().describe() for name, spec in resolved.agents.items()},
+    })
+    env.close()
+    manifest_path = out / "manifest.json"
+    if manifest_path.exists():
+        previous = json.loads(manifest_path.read_text())
+        manifest["resumed_from"] = [*previous.get("resumed_from", []), previous.get("created")]
+    atomic_write_json(manifest_path, manifest)
+
+    all_matches = matches(resolved)
+    done = _finished(out)
+    todo = [m for m in all_matches if m.index not in done]
+    log.info("%d matches, %d already finished, %d to play", len(all_matches), len(done), len(todo))
+    for line, transcript in _play(resolved, todo, workers, progress, len(all_matches) - len(todo)):
+        transcript_path = out / "transcripts" / f"match_{line['match']:04d}.jsonl"
+        atomic_write_text(transcript_path, "".join(json.dumps(t, sort_keys=True) + "\n" for t in transcript))
+        append_line(out / MATCHES_FILE, line)  # recorded only after its transcript is safely on disk
+        done[line["match"]] = line
+
+    # canonical order, so the file does not depend on workers or interruptions
+    atomic_write_text(out / MATCHES_FILE, "".join(json.dumps(done[m.index], sort_keys=True) + "\n" for m in all_matches))
+    meta_game = build_meta_game(resolved, [done[m.index] for m in all_matches])
+    atomic_write_json(out / PAYOFFS_FILE, meta_game_to_json(meta_game))
+    from aligngames.play.report import write_report
+
+    write_report(out)
+    return out
+
+
+def play_matches(config: TournamentConfig, todo: list[Match], *, workers: int = 1,
+                 progress: bool = False) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Play ``todo`` (matches of the resolved ``config``, indexed as :func:`matches` numbers them) on
+    ``config.backend`` and yield ``(matches.jsonl line, transcript lines)`` for each as it finishes
+    (other solvers, e.g. PSRO's meta-game estimation, play through the same backends)."""
+    return _play(config, todo, workers, progress, 0)
+
+
+def _play(config: TournamentConfig, todo: list[Match], workers: int, progress: bool,
+          already: int) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Yield ``(matches.jsonl line, transcript lines)`` for each match of ``todo`` as it finishes."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=already + len(todo), initial=already, unit="match", desc="tournament", disable=not progress)
+    try:
+        if config.backend == "ray":
+            results = _play_with_ray(config, todo, workers)
+        elif workers == 1 or len(todo) <= 1:
+            results = (play_match(config, match) for match in todo)
+        else:
+            results = _play_with_processes(config, todo, workers)
+        for result in results:
+            yield result
+            bar.update()
+    finally:
+        bar.close()
+
+
+def _play_with_processes(config: TournamentConfig, todo: list[Match], workers: int):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    data = to_mapping(config)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_play_match_in_worker, data, match.index) for match in todo]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None, workers: int):
+    """Ray, connected for the duration: the cluster at ``address``, else ``RAY_ADDRESS``, else a local
+    instance with ``workers`` CPUs. An existing connection is used as it is (and left open), so a caller
+    that plays many batches of matches (PSRO) connects once."""
+    import ray
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        address = address or os.environ.get("RAY_ADDRESS")
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _play_with_ray(config: TournamentConfig, todo: list[Match], workers: int):
+    """Each match is a Ray task (see :func:`ray_session` for the cluster). Cluster nodes need aligngames installed."""
+    with ray_session(config.ray_address, workers) as ray:
+        task = ray.remote(_play_match_in_worker)
+        data = to_mapping(config)
+        pending = [task.remote(data, match.index) for match in todo]
+        while pending:
+            finished, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(finished[0])
+
+
+# --- payoffs ------------------------------------------------------------------------------------
+
+def _ci95(values: list[float]) -> float:
+    """Half-width of a 95% t-interval for the mean (NaN for a single value)."""
+    if len(values) < 2:
+        return float("nan")
+    from scipy import stats
+
+    sem = float(np.std(values, ddof=1)) / np.sqrt(len(values))
+    return float(stats.t.ppf(0.975, len(values) - 1) * sem)
+
+
+def build_meta_game(config: TournamentConfig, lines: list[dict[str, Any]]) -> MetaGame:
+    """The meta-game table from the finished matches of a resolved config."""
+    seats = tuple(config.seats)
+    pools = {seat: tuple(config.seats[seat]) for seat in seats}
+    shape = tuple(len(pools[seat]) for seat in seats)
+    mean = {seat: np.full(shape, np.nan) for seat in seats}
+    ci95 = {seat: np.full(shape, np.nan) for seat in seats}
+    for line in lines:
+        position = tuple(pools[seat].index(line["seating"][seat]) for seat in seats)
+        for seat in seats:
+            mean[seat][position] = float(np.mean(line["returns"][seat]))
+            ci95[seat][position] = _ci95(line["returns"][seat])
+    env = config.make_env()
+    info = env.unwrapped.game_info
+    env.close()
+    return MetaGame(seats, pools, mean, ci95, config.episodes, info)
+
+
+def _nested(array: np.ndarray) -> Any:
+    return [None if np.isnan(x) else float(x) for x in array] if array.ndim == 1 else [_nested(a) for a in array]
+
+
+def meta_game_to_json(game: MetaGame) -> dict[str, Any]:
+    data = {
+        "seats": list(game.seats),
+        "pools": {seat: list(names) for seat, names in game.pools.items()},
+        "episodes": game.episodes,
+        "game_info": game.info.to_dict(),
+        "mean": {seat: _nested(game.mean[seat]) for seat in game.seats},
+        "ci95": {seat: _nested(game.ci95[seat]) for seat in game.seats},
+    }
+    try:
+        names, table = game.symmetric_table()
+        data["symmetric"] = {"names": list(names), "mean": _nested(table)}
+    except ValueError:
+        pass
+    return data
+
+
+def load_meta_game(run_dir: str | Path) -> MetaGame:
+    """Read ``payoffs.json`` of a finished run as a :class:`MetaGame` (for solvers and reports)."""
+    from aligngames.game import Dynamics, GameInfo, Utility
+
+    path = Path(run_dir) / PAYOFFS_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: the run has not finished (rerun the tournament to resume it)")
+    data = json.loads(path.read_text())
+    info_data = data["game_info"]
+    info = GameInfo(info_data["num_players"], Utility(info_data["utility"]), Dynamics(info_data["dynamics"]),
+                    info_data["symmetric"], info_data["constant_sum"])
+
+    def array(nested) -> np.ndarray:
+        return np.array(nested, dtype=np.float64)  # None -> nan
+
+    return MetaGame(
+        tuple(data["seats"]), {s: tuple(n) for s, n in data["pools"].items()},
+        {s: array(v) for s, v in data["mean"].items()}, {s: array(v) for s, v in data["ci95"].items()},
+        data["episodes"], info,
+    )

@@ -1,0 +1,31 @@
+"""The built-in envs and the judges that belong to one env.
+
+The registry calls :func:`register` through the ``aligngames.registrations`` entry point
+(``pyproject.toml``) the first time a name is looked up.
+"""
+
+from aligngames import registry
+
+
+def register() -> None:
+    """Register the five games and their env-specific judges."""
+    registry.register_env("preference_game_v0", "aligngames.envs.preference_game",
+                          "two answers before a preference judge; tabular (cyclic annotator populations) or language mode")
+    registry.register_env("cirl_v0", "aligngames.envs.cirl",
+                          "assistance game: a human who knows theta and a robot that can ask (pie kitchen, cherry, tidy desk); tabular or language")
+    registry.register_env("debate_v0", "aligngames.envs.debate",
+                          "debate with verified quotes (debate, consultancy, blind judge) on fictional-entity passages; sparse-evidence tabular mode")
+    registry.register_env("red_team_v0", "aligngames.envs.red_team",
+                          "multi-turn red-vs-blue dialogue scored by a harm judge (k red agents, benign rounds); tabular attack x defence mode")
+    registry.register_env("moral_graph_v0", "aligngames.envs.moral_graph",
+                          "moral-graph elicitation: participants articulate value cards and vote on wisdom upgrades; PageRank picks the winners")
+    registry.register_judge("quote_counting", "aligngames.envs.debate.judges:QuoteCountingJudge",
+                            "debate judge: counts verified quotes that contain each side's answer, minus unverified ones (transparent)")
+    registry.register_judge("agent_judge", "aligngames.envs.debate.judges:agent_judge",
+                            "debate judge played by any registered agent (e.g. an LLM); replies parsed strictly, invalid ones recorded")
+    registry.register_judge("embedding_harm", "aligngames.envs.red_team.judges:EmbeddingHarmJudge",
+                            "harm judge: MiniLM embeddings + logistic regression fitted on the project's labelled answers (offline, CPU)")
+    registry.register_judge("hf_harm", "aligngames.envs.red_team.judges:SequenceClassifierHarmJudge",
+                            "harm judge: P(harmful label) from a local HF sequence classifier (path=...)")
+    registry.register_judge("pattern_harm", "aligngames.envs.red_team.judges:PatternHarmJudge",
+                            "harm judge baseline: 0 for refusals, else the share of compliance phrases (lexical; for fast tests)")

@@ -1,0 +1,271 @@
+"""Nash equilibria of two-player zero-sum matrix games by linear programming; maximal lotteries.
+
+Von Neumann's minimax theorem: for payoffs ``A`` (row player maximises ``x^T A y``),
+``max_x min_y x^T A y = min_y max_x x^T A y = v``. Both strategies and ``v`` come from one LP.
+
+The LP (one solve, both players). Shift and scale ``A`` into ``B = (A - min A) / (max A - min A) + 1``,
+so every entry lies in [1, 2] and the value ``v_B`` of ``B`` is positive. The column player's problem
+``min_y max_i (B y)_i`` becomes, with ``w = y / v_B``,
+
+    maximise  1^T w   subject to   B w <= 1,  w >= 0,         optimum 1^T w = 1 / v_B,
+
+and its dual ``minimise 1^T u subject to B^T u >= 1, u >= 0`` is the row player's problem with
+``u = x / v_B``. HiGHS (through ``scipy.optimize.linprog``) returns ``w`` and the duals ``u`` of the
+constraints ``B w <= 1``: ``y = w / 1^T w``, ``x = u / 1^T u``, ``v = (1 / 1^T w - 1) * scale + min A``.
+Dense games gain nothing from presolve, so it is off; the dual simplex is fastest on small and
+medium games and the interior-point method (with crossover, so the solution is still a vertex) on
+large ones (measured on random dense games, see ``benchmarks/solvers.py``).
+
+Large dense games (``m * n >= DENSE_INTERIOR_POINT_ENTRIES``) go first to a dense primal-dual
+interior-point method (:mod:`aligngames.solvers.equilibrium.interior_point`, several times faster than HiGHS
+there). Its answer is polished (on the supports it found, the equalising linear system is solved
+exactly) and accepted only if its NashConv is at most ``1e-9`` times the payoff range; otherwise
+HiGHS solves the game.
+
+Exploitability (NashConv) of a profile ``(x, y)``: ``max_i (A y)_i - min_j (x^T A)_j``, the sum of
+what each player gains by deviating to a best response; zero exactly at a Nash equilibrium.
+
+Maximal lottery (Fishburn 1984; Brandl, Brandt and Seedig 2016): for a skew-symmetric margin matrix
+``M`` (``M[a, b] = #(a > b) - #(b > a)``), a lottery ``p`` with ``p^T M >= 0``: the row strategy of
+the symmetric zero-sum game ``M``, whose value is 0. It is unique when the number of voters is odd
+and preferences are strict; otherwise the LP returns one of the maximal lotteries (a vertex).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from aligngames.cli import driver
+from aligngames.solvers.equilibrium.games import zero_sum_matrix
+
+#: From this many entries on, HiGHS's interior-point method beats its dual simplex on dense games.
+INTERIOR_POINT_ENTRIES = 400 * 400
+#: From this many entries on, the dense interior-point method is tried first (``method="auto"``).
+DENSE_INTERIOR_POINT_ENTRIES = 150 * 150
+#: A dense interior-point answer is accepted when its NashConv is below this times the payoff range.
+ACCEPTED_NASH_CONV = 1e-9
+METHODS = ("auto", "highs", "interior_point")
+
+
+@dataclass(frozen=True)
+class NashSolution:
+    """An equilibrium of a two-player zero-sum game.
+
+    Attributes:
+        row: the row (maximising) player's mixed strategy, shape ``(m,)``.
+        col: the column player's mixed strategy, shape ``(n,)``.
+        value: the row player's expected payoff at equilibrium.
+    """
+
+    row: np.ndarray
+    col: np.ndarray
+    value: float
+
+
+def _clean(vector: np.ndarray) -> np.ndarray:
+    vector = np.maximum(np.asarray(vector, dtype=np.float64), 0.0)
+    return vector / vector.sum()
+
+
+def solve_zero_sum(payoffs, *, method: str = "auto") -> NashSolution:
+    """A Nash equilibrium and the value of a two-player zero-sum (or constant-sum) matrix game.
+
+    Args:
+        payoffs: the row player's payoff matrix ``A`` (shape ``(m, n)``), a :class:`~aligngames.game.MatrixGame`
+            or :class:`~aligngames.game.MetaGame` of a two-player zero-/constant-sum game, or both
+            payoff matrices ``(2, m, n)``. General-sum and n-player games are refused.
+        method: ``"auto"`` (the dense interior-point method for large games, with HiGHS as the
+            fallback; HiGHS otherwise), ``"highs"`` or ``"interior_point"`` (raises if it fails).
+
+    Returns:
+        The strategies of both players and the row player's value (for a constant-sum game, player
+        1's value is ``constant_sum - value``).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
+    matrix = zero_sum_matrix(payoffs, "Nash LP").payoffs
+    num_rows, num_cols = matrix.shape
+    low, high = float(matrix.min()), float(matrix.max())
+    if high == low:  # every profile is an equilibrium
+        return NashSolution(np.full(num_rows, 1.0 / num_rows), np.full(num_cols, 1.0 / num_cols), low)
+    if method == "interior_point" or (method == "auto" and matrix.size >= DENSE_INTERIOR_POINT_ENTRIES):
+        solution = _solve_interior_point(matrix)
+        if solution is not None:
+            return solution
+        if method == "interior_point":
+            raise RuntimeError("the dense interior-point method did not reach an equilibrium; use method='highs'")
+    return _solve_highs(matrix)
+
+
+def _shift(matrix: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """``B = (A - min A) / (max A - min A) + 1`` (entries in [1, 2]), with the minimum and the range."""
+    low = float(matrix.min())
+    scale = float(matrix.max()) - low
+    return (matrix - low) / scale + 1.0, low, scale
+
+
+def _solve_highs(matrix: np.ndarray) -> NashSolution:
+    from scipy.optimize import linprog
+
+    shifted, low, scale = _shift(matrix)  # (m, n)
+    num_rows, num_cols = matrix.shape
+    method = "highs-ipm" if matrix.size >= INTERIOR_POINT_ENTRIES else "highs-ds"
+    result = linprog(-np.ones(num_cols), A_ub=shifted, b_ub=np.ones(num_rows), bounds=(0, None),
+                     method=method, options={"presolve": False})
+    if result.status != 0:
+        raise RuntimeError(f"HiGHS did not solve the game's LP: {result.message}")
+    column_weights = result.x  # w = y / v_B
+    row_weights = -result.ineqlin.marginals  # u = x / v_B (duals of B w <= 1 are <= 0 in a minimisation)
+    value = (1.0 / column_weights.sum() - 1.0) * scale + low
+    return NashSolution(_clean(row_weights), _clean(column_weights), float(value))
+
+
+def _solve_interior_point(matrix: np.ndarray) -> NashSolution | None:
+    """The dense interior-point route; None when its answer is not an equilibrium to the accepted accuracy."""
+    from aligngames.solvers.equilibrium.interior_point import solve_game_lp
+
+    transposed = matrix.shape[0] > matrix.shape[1]
+    game = -matrix.T if transposed else matrix  # the column player's view: its normal matrix is the smaller one
+    shifted, _, scale = _shift(game)
+    result = solve_game_lp(shifted)
+    if not result.converged:
+        return None
+    row, col = _polish(game, _clean(result.row_weights), _clean(result.column_weights))
+    if transposed:
+        row, col = col, row
+    if exploitability(matrix, row, col) > ACCEPTED_NASH_CONV * scale:
+        return None
+    return NashSolution(row, col, float(row @ matrix @ col))
+
+
+def _polish(matrix: np.ndarray, row: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Solve the equalising equations on the supports of an approximate equilibrium exactly.
+
+    On supports ``S`` (rows) and ``T`` (columns) of equal size, an equilibrium makes every row of ``S``
+    earn ``v`` against ``col`` and every column of ``T`` cost ``v`` against ``row``. An interior-point
+    answer leaves tiny weights off the support, so the support size ``k`` is read at a few relative
+    thresholds and each player's ``k`` largest weights are tried; the exact solution with the
+    smallest NashConv wins if it beats the input.
+    """
+    best = (exploitability(matrix, row, col), row, col)
+    # candidate support sizes: how many weights stand above a few relative thresholds, for either player
+    sizes = sorted({int((weights > threshold * weights.max()).sum())
+                    for weights in (row, col) for threshold in (1e-3, 1e-4, 1e-5, 1e-6, 1e-7)})
+    row_order, col_order = np.argsort(-row, kind="stable"), np.argsort(-col, kind="stable")
+    for size in sizes:
+        if size > min(row.size, col.size):
+            continue
+        rows, cols = np.sort(row_order[:size]), np.sort(col_order[:size])
+        block = matrix[np.ix_(rows, cols)]  # (k, k)
+        col_support, row_support = _equalise(block), _equalise(block.T)
+        if col_support is None or row_support is None:
+            continue
+        polished_row, polished_col = np.zeros_like(row), np.zeros_like(col)
+        polished_row[rows], polished_col[cols] = row_support, col_support
+        gap = exploitability(matrix, polished_row, polished_col)
+        if gap < best[0]:
+            best = (gap, polished_row, polished_col)
+    return best[1], best[2]
+
+
+def _equalise(block: np.ndarray) -> np.ndarray | None:
+    """The distribution ``p`` with ``block @ p = v 1`` (solving ``[block, -1; 1^T, 0] [p; v] = [0; 1]``), if it is >= 0."""
+    k = block.shape[0]
+    kkt = np.zeros((k + 1, k + 1))
+    kkt[:k, :k], kkt[:k, k], kkt[k, :k] = block, -1.0, 1.0
+    try:
+        solution = np.linalg.solve(kkt, np.r_[np.zeros(k), 1.0])
+    except np.linalg.LinAlgError:
+        return None
+    return solution[:k] if np.all(solution[:k] >= 0) else None
+
+
+def exploitability(payoffs, row, col):
+    """NashConv of ``(row, col)`` in the zero-sum game ``A``: ``max_i (A col)_i - min_j (row^T A)_j``.
+
+    Broadcasts over leading axes (``payoffs`` ``(..., m, n)``, ``row`` ``(..., m)``, ``col``
+    ``(..., n)``) and then returns an array; for a single game it returns a float. The MMD paper
+    reports half of this.
+    """
+    matrix = zero_sum_matrix(payoffs, "exploitability", allow_batch=True).payoffs
+    row, col = np.asarray(row, dtype=np.float64), np.asarray(col, dtype=np.float64)
+    row_values = (matrix @ col[..., None])[..., 0]  # (..., m): each row action against col
+    col_values = (row[..., None, :] @ matrix)[..., 0, :]  # (..., n): row against each column action
+    gap = row_values.max(axis=-1) - col_values.min(axis=-1)
+    return float(gap) if np.ndim(gap) == 0 else gap
+
+
+def action_values(payoffs: np.ndarray, strategies: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """For each player p, the expected payoff of each of p's actions when the others play ``strategies``.
+
+    Args:
+        payoffs: shape ``(num_players, n_1, ..., n_num_players)`` (a :class:`MatrixGame`'s ``payoffs``).
+        strategies: one mixed strategy per player.
+    """
+    num_players = payoffs.shape[0]
+    values = []
+    for player in range(num_players):
+        tensor = payoffs[player]
+        for other in reversed(range(num_players)):  # highest axis first, so lower axis indices stay valid
+            if other != player:
+                tensor = np.tensordot(tensor, strategies[other], axes=([other], [0]))
+        values.append(tensor)
+    return values
+
+
+def nash_conv(payoffs: np.ndarray, strategies: Sequence[np.ndarray]) -> float:
+    """``sum_p max_a u_p(a, s_-p) - u_p(s)``: what all players together gain by best-responding.
+
+    Works for any number of players and any sum; equals :func:`exploitability` on zero-sum games.
+    """
+    values = action_values(payoffs, strategies)
+    return float(sum(value.max() - strategy @ value for value, strategy in zip(values, strategies)))
+
+
+def maximal_lottery(margins) -> np.ndarray:
+    """A maximal lottery ``p`` (``p^T M >= 0``) of a skew-symmetric margin matrix ``M``.
+
+    ``M[a, b]`` is the majority margin of ``a`` over ``b`` (any positive scaling gives the same
+    lotteries; a preference matrix ``P`` gives ``M = 2P - 1``).
+    """
+    matrix = np.asarray(margins, dtype=np.float64)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"margins must be a square matrix, got shape {matrix.shape}")
+    if not np.allclose(matrix, -matrix.T, atol=1e-9):
+        raise ValueError("margins must be skew-symmetric (M[a, b] = -M[b, a]); for preferences P pass 2P - 1")
+    return solve_zero_sum(matrix).row
+
+
+# --- command line -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NashConfig:
+    """The Nash LP has no settings; the config records that the run used the LP."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    driver.add_game_arguments(parser)
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    source = driver.load_game(args)
+    solution = solve_zero_sum(source.game)
+    matrix = zero_sum_matrix(source.game, "Nash LP")
+    result = {
+        "value": solution.value,
+        "row": driver.named(solution.row, matrix.row_names),
+        "col": driver.named(solution.col, matrix.col_names),
+        "exploitability": exploitability(matrix.payoffs, solution.row, solution.col),
+    }
+    driver.write_run(args.out, "nash", NashConfig(), source, result, trace=None)
+    summary = f"value {solution.value:+.6f}; exploitability {result['exploitability']:.3g}"
+    for player, strategy in (("row", result["row"]), ("column", result["col"])):
+        support = sorted(((p, name) for name, p in strategy.items() if p > 1e-9), reverse=True)
+        shown = ", ".join(f"{name} {p:.4f}" for p, name in support[:8])
+        summary += f"\n{player} player: {shown}" + (f" (+{len(support) - 8} more)" if len(support) > 8 else "")
+    driver.report(args.out, summary)
+    return 0

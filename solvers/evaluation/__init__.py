@@ -1,0 +1,1 @@
+"""Evaluation of agents and protocols: debate judge accuracy, Elo ratings."""

@@ -1,0 +1,1 @@
+"""Population methods: PSRO and GRTS (PSRO with a diversity bonus for red teaming)."""

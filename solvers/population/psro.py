@@ -1,0 +1,588 @@
+"""Policy-space response oracles (PSRO) with nash / uniform / projected-replicator meta-solvers.
+
+Paper: Lanctot, Zambaldi, Gruslys, Lazaridou, Tuyls, Pérolat, Silver, Graepel (2017), "A Unified
+Game-Theoretic Approach to Multiagent Reinforcement Learning", NeurIPS 2017. With the Nash
+meta-solver PSRO is double oracle (McMahan, Gordon and Blum 2003); with the uniform one it is
+fictitious play over policies.
+
+Each player keeps a population of policies. Each epoch:
+
+1. fill the meta-game: the expected payoff of every combination of population members
+   (read from the payoff tensor in :func:`solve_matrix`; estimated by playing matches with the
+   tournament runner in :func:`run`);
+2. meta-strategies ``sigma = MetaSolver(meta-game)``: ``nash`` (an LP equilibrium; two-player
+   zero-/constant-sum only), ``uniform``, or ``prd`` (projected replicator dynamics,
+   ``x <- Proj_{x >= floor}(x + step * x * (u - x.u))``, averaged over its trajectory);
+3. record NashConv of ``sigma`` on the meta-game and, where the game is tabular, on the full game;
+4. each player adds a best response to the others' ``sigma`` mixtures (a best-response oracle:
+   exact for tabular games). With ``nash`` a best response already in the population is not added
+   and PSRO stops when no player has a new one (double oracle's test: the meta-equilibrium is then
+   an equilibrium of the full game); with ``uniform`` and ``prd`` a repeated best response is added
+   again, so it gains weight (fictitious play), and PSRO runs all its epochs.
+
+:func:`run` writes a run folder and a checkpoint after every epoch; a rerun on the same folder
+resumes from it and gives the same result as an uninterrupted run (every match is seeded by the
+run seed and its seating, meta-solvers and the exact oracle are deterministic)::
+
+    config.yaml       the resolved config (a rerun may only change ``settings.iterations``)
+    manifest.json     versions, seed, oracle
+    matches.jsonl     one line per match played (appended and flushed; reused on resume)
+    checkpoint.json   after every epoch: populations, policies, meta-strategies, traces
+    solution.json, trace.json, exploitability.png   when the run ends
+"""
+
+from __future__ import annotations
+
+import abc
+import argparse
+import contextlib
+import itertools
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aligngames.config import ConfigError, from_mapping, load_yaml, to_mapping
+from aligngames.game import MatrixGame, MetaGame
+from aligngames.play.tournament import AgentSpec
+from aligngames.solvers.equilibrium.nash import action_values, nash_conv, solve_zero_sum
+from aligngames.solvers.equilibrium.simplex import RunningAverage, project_onto_simplex
+
+log = logging.getLogger(__name__)
+
+META_SOLVERS = ("nash", "uniform", "prd")
+
+
+# --- meta-solvers (pure) -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PRDSettings:
+    """Projected replicator dynamics.
+
+    Attributes:
+        iterations: replicator steps per meta-solve.
+        step: step size ``dt``.
+        floor: the least probability of every policy (keeps exploration, as in Lanctot et al.).
+    """
+
+    iterations: int = 2000
+    step: float = 0.05
+    floor: float = 1e-6
+
+
+def projected_replicator_dynamics(payoffs: np.ndarray, settings: PRDSettings = PRDSettings()) -> list[np.ndarray]:
+    """The average of a PRD trajectory from uniform, one strategy per player; ``payoffs`` ``(P, n_1..n_P)``."""
+    strategies = [np.full(size, 1.0 / size) for size in payoffs.shape[1:]]
+    averages = [RunningAverage() for _ in strategies]
+    floors = [min(settings.floor, 1.0 / size) for size in payoffs.shape[1:]]
+    for _ in range(settings.iterations):
+        values = action_values(payoffs, strategies)
+        strategies = [project_onto_simplex(x + settings.step * x * (u - x @ u), floor)
+                      for x, u, floor in zip(strategies, values, floors)]
+        for average, strategy in zip(averages, strategies):
+            average.add(strategy)
+    return [average.value for average in averages]
+
+
+def meta_strategies(payoffs: np.ndarray, meta_solver: str, prd: PRDSettings = PRDSettings()) -> list[np.ndarray]:
+    """One mixed strategy per player over its population, for the meta-game ``payoffs`` ``(P, n_1..n_P)``."""
+    if meta_solver == "uniform":
+        return [np.full(size, 1.0 / size) for size in payoffs.shape[1:]]
+    if meta_solver == "nash":
+        if payoffs.shape[0] != 2:
+            raise ValueError(f"the nash meta-solver needs a two-player game; this one has {payoffs.shape[0]} players")
+        solution = solve_zero_sum(payoffs)  # refuses a general-sum meta-game
+        return [solution.row, solution.col]
+    if meta_solver == "prd":
+        return projected_replicator_dynamics(payoffs, prd)
+    raise ValueError(f"unknown meta-solver {meta_solver!r}; valid meta-solvers: {list(META_SOLVERS)}")
+
+
+def _check_meta_solver(meta_solver: str, game: MatrixGame) -> None:
+    if meta_solver not in META_SOLVERS:
+        raise ValueError(f"unknown meta-solver {meta_solver!r}; valid meta-solvers: {list(META_SOLVERS)}")
+    if meta_solver == "nash":
+        game.info.require_two_player_constant_sum("PSRO with the nash meta-solver")
+
+
+# --- PSRO on a matrix game ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PSROMatrixResult:
+    """PSRO on a normal-form game.
+
+    Attributes:
+        strategies: the final meta-strategies as mixtures over each player's full action set.
+        populations: each player's population (action indices in the order they were added; with the
+            uniform and prd meta-solvers an action can appear more than once).
+        nash_conv: NashConv of the meta-strategies on the full game, one value per epoch.
+        meta_strategies: each epoch's meta-strategies over the populations.
+    """
+
+    strategies: tuple[np.ndarray, ...]
+    populations: tuple[tuple[int, ...], ...]
+    nash_conv: np.ndarray
+    meta_strategies: tuple[tuple[np.ndarray, ...], ...]
+
+    @property
+    def row(self) -> np.ndarray:
+        return self.strategies[0]
+
+    @property
+    def col(self) -> np.ndarray:
+        return self.strategies[1]
+
+
+def _as_matrix_game(payoffs) -> MatrixGame:
+    if isinstance(payoffs, MetaGame):
+        return payoffs.matrix_game()
+    if isinstance(payoffs, MatrixGame):
+        return payoffs
+    array = np.asarray(payoffs, dtype=np.float64)
+    if array.ndim != 2:
+        raise ValueError(f"PSRO: pass a MatrixGame or a zero-sum row payoff matrix (m, n); got shape {array.shape}")
+    return MatrixGame.zero_sum(array)
+
+
+def _scatter(weights: np.ndarray, members: Sequence[int], size: int) -> np.ndarray:
+    full = np.zeros(size)
+    np.add.at(full, list(members), weights)
+    return full
+
+
+def solve_matrix(payoffs, *, meta_solver: str = "nash", iterations: int = 50, initial: Sequence[int] | None = None,
+                 prd: PRDSettings = PRDSettings()) -> PSROMatrixResult:
+    """PSRO with exact best responses on a normal-form game.
+
+    Args:
+        payoffs: a :class:`MatrixGame` (any number of players; ``nash`` needs two-player
+            zero-/constant-sum), a :class:`MetaGame`, or the row payoffs of a zero-sum game.
+        meta_solver: ``"nash"`` (double oracle), ``"uniform"`` or ``"prd"``.
+        iterations: best-response epochs (with ``nash``, PSRO stops earlier when no player has a new action).
+        initial: each player's first action (default: action 0 for everyone).
+        prd: projected replicator dynamics settings (``meta_solver="prd"``).
+    """
+    game = _as_matrix_game(payoffs)
+    _check_meta_solver(meta_solver, game)
+    sizes = game.payoffs.shape[1:]
+    start = tuple(initial) if initial is not None else (0,) * len(sizes)
+    if len(start) != len(sizes) or any(not 0 <= a < n for a, n in zip(start, sizes)):
+        raise ValueError(f"initial must give one action per player within {sizes}, got {start}")
+    populations = [[int(a)] for a in start]
+    trace, history = [], []
+    for epoch in range(iterations + 1):
+        meta = game.payoffs[(slice(None), *np.ix_(*populations))]  # (P, |pop_1|, ..., |pop_P|)
+        sigma = meta_strategies(meta, meta_solver, prd)
+        full = [_scatter(s, population, size) for s, population, size in zip(sigma, populations, sizes)]
+        trace.append(nash_conv(game.payoffs, full))
+        history.append(tuple(sigma))
+        if epoch == iterations:
+            break
+        responses = [int(np.argmax(values)) for values in action_values(game.payoffs, full)]
+        added = False
+        for population, response in zip(populations, responses):
+            if response not in population or meta_solver != "nash":  # a repeat adds weight (fictitious play)
+                population.append(response)
+                added = True
+        if not added:  # double oracle: every best response is already in the populations
+            break
+    return PSROMatrixResult(tuple(full), tuple(tuple(p) for p in populations), np.array(trace), tuple(history))
+
+
+# --- best-response oracles ---------------------------------------------------------------------------
+
+Mixture = Sequence[tuple[AgentSpec, float]]  # a seat's population members with their meta-probabilities
+
+
+class BestResponseOracle(abc.ABC):
+    """Makes a policy for one seat that best responds to the other seats' meta-strategy mixtures."""
+
+    @abc.abstractmethod
+    def best_response(self, seat: str, mixtures: Mapping[str, Mixture]) -> tuple[str, AgentSpec]:
+        """``(name, agent spec)`` of a best response for ``seat`` (``mixtures`` covers every seat)."""
+
+    def full_game_nash_conv(self, mixtures: Mapping[str, Mixture]) -> float | None:
+        """NashConv of the mixtures on the full game, where the oracle can compute it (else ``None``)."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        return {"class": type(self).__name__}
+
+
+class ExactBestResponse(BestResponseOracle):
+    """The exact best response in a tabular game: the best constant action against the mixtures.
+
+    It knows the action distributions of ``constant``, ``mixed`` and ``random`` agents.
+
+    Args:
+        game: the env's tabular form (``env.unwrapped.matrix_game()``), players in seat order.
+        seats: the env's seats.
+    """
+
+    def __init__(self, game: MatrixGame, seats: Sequence[str]) -> None:
+        if game.info.num_players != len(seats):
+            raise ValueError(f"the matrix game has {game.info.num_players} players but the env has seats {list(seats)}")
+        self.game = game
+        self.seats = tuple(seats)
+
+    @classmethod
+    def from_env(cls, env_name: str, env_kwargs: Mapping[str, Any]) -> ExactBestResponse:
+        from aligngames import registry
+
+        env = registry.make(env_name, **env_kwargs)
+        tabular = getattr(env.unwrapped, "matrix_game", None)
+        if tabular is None:
+            raise ConfigError(f"{env_name} has no tabular form (matrix_game()), so it has no exact best response")
+        oracle = cls(tabular(), env.possible_agents)
+        env.close()
+        return oracle
+
+    def action_distribution(self, seat: str, spec: AgentSpec) -> np.ndarray:
+        """The distribution over ``seat``'s actions that agent ``spec`` plays."""
+        size = self.game.payoffs.shape[1 + self.seats.index(seat)]
+        if spec.type == "constant":
+            return np.eye(size)[int(spec.kwargs["action"])]
+        if spec.type == "mixed":
+            probabilities = np.asarray(spec.kwargs["probabilities"], dtype=np.float64)
+            if probabilities.shape != (size,):
+                raise ValueError(f"a mixed agent for {seat} needs {size} probabilities, got {probabilities.shape}")
+            return probabilities / probabilities.sum()
+        if spec.type == "random":
+            return np.full(size, 1.0 / size)
+        raise ValueError(f"the exact oracle knows constant, mixed and random agents; {seat} has a {spec.type!r} agent")
+
+    def profile(self, mixtures: Mapping[str, Mixture]) -> list[np.ndarray]:
+        """Each seat's meta-strategy as a distribution over its actions."""
+        return [sum(p * self.action_distribution(seat, spec) for spec, p in mixtures[seat]) for seat in self.seats]
+
+    def best_response(self, seat, mixtures):
+        values = action_values(self.game.payoffs, self.profile(mixtures))[self.seats.index(seat)]
+        action = int(np.argmax(values))  # ties go to the lowest index: deterministic
+        name = f"{seat}.{self.game.action_names[self.seats.index(seat)][action]}"
+        return name, AgentSpec("constant", {"action": action})
+
+    def full_game_nash_conv(self, mixtures):
+        return nash_conv(self.game.payoffs, self.profile(mixtures))
+
+    def describe(self):
+        return {"class": "ExactBestResponse", "actions": [list(names) for names in self.game.action_names]}
+
+
+# --- PSRO over an env, with simulated meta-games --------------------------------------------------------
+
+@dataclass(frozen=True)
+class PSROSettings:
+    """PSRO settings shared by ``aligngames solve psro --env`` and ``--payoffs``.
+
+    Attributes:
+        iterations: the most best-response epochs (PSRO stops earlier when nothing new is added).
+        meta_solver: nash (two-player zero-/constant-sum), uniform or prd.
+        episodes: episodes per match when the meta-game is estimated by play (--env).
+        seed: run seed; every match is seeded from it and its seating.
+        batch_size: env copies advanced together in a match (results do not depend on it).
+        prd_iterations: projected replicator dynamics steps per meta-solve.
+        prd_step: projected replicator dynamics step size.
+        prd_floor: least probability projected replicator dynamics gives a policy.
+        backend: where meta-game matches run: local (this process, or a process pool with workers > 1) or
+            ray (each match a Ray task); the results are the same.
+        workers: local worker processes, or the CPUs of a local Ray instance.
+        ray_address: the Ray cluster to join (default: RAY_ADDRESS, else a local Ray instance).
+    """
+
+    iterations: int = 10
+    meta_solver: str = "nash"
+    episodes: int = 10
+    seed: int = 0
+    batch_size: int = 16
+    prd_iterations: int = 2000
+    prd_step: float = 0.05
+    prd_floor: float = 1e-6
+    backend: str = "local"
+    workers: int = 1
+    ray_address: str | None = None
+
+    def __post_init__(self) -> None:
+        from aligngames.play.tournament import BACKENDS
+
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if self.meta_solver not in META_SOLVERS:
+            raise ValueError(f"meta_solver must be one of {list(META_SOLVERS)}, got {self.meta_solver!r}")
+        if self.iterations < 0 or self.episodes < 1 or self.batch_size < 1 or self.prd_iterations < 1:
+            raise ValueError("need iterations >= 0, episodes >= 1, batch_size >= 1 and prd_iterations >= 1")
+
+    @property
+    def prd(self) -> PRDSettings:
+        return PRDSettings(self.prd_iterations, self.prd_step, self.prd_floor)
+
+
+@dataclass(frozen=True)
+class PSROConfig:
+    """A PSRO run over an env.
+
+    Attributes:
+        env: a registered env name.
+        env_kwargs: keyword arguments for the env.
+        initial: each seat's first policy (default: the constant agent playing action 0).
+        settings: the PSRO settings.
+    """
+
+    env: str
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    initial: dict[str, AgentSpec] = field(default_factory=dict)
+    settings: PSROSettings = PSROSettings()
+
+
+@dataclass(frozen=True)
+class PSROResult:
+    """The outcome of :func:`run`.
+
+    Attributes:
+        populations: each seat's policy names, in the order they were added.
+        agents: every policy by name.
+        meta_strategies: the final meta-strategy of each seat, ``{name: probability}``.
+        nash_conv: NashConv of the meta-strategies on the full game, one value per meta-solve (each
+            epoch's and the final populations'; ``None`` where the oracle cannot compute it).
+        empirical_nash_conv: the same on the estimated meta-game.
+        epochs: how many times the populations grew.
+    """
+
+    populations: dict[str, tuple[str, ...]]
+    agents: dict[str, AgentSpec]
+    meta_strategies: dict[str, dict[str, float]]
+    nash_conv: tuple[float | None, ...]
+    empirical_nash_conv: tuple[float, ...]
+    epochs: int
+
+
+CHECKPOINT_FILE = "checkpoint.json"
+#: Settings that choose where matches run; a run may resume with other values.
+EXECUTION_SETTINGS = ("backend", "workers", "ray_address")
+MATCHES_FILE = "matches.jsonl"
+
+
+def _spec_data(spec: AgentSpec) -> dict[str, Any]:
+    return {"type": spec.type, "kwargs": to_mapping(spec.kwargs)}
+
+
+def _check_resumable(out: Path, config: PSROConfig) -> None:
+    """A rerun may extend ``settings.iterations``; any other difference is an error."""
+    path = out / "config.yaml"
+    if not path.exists():
+        return
+    stored, current = load_yaml(path), to_mapping(config)
+    for key in ("iterations", *EXECUTION_SETTINGS):  # how long and where matches run, not what they compute
+        stored.get("settings", {}).pop(key, None)
+        current["settings"].pop(key, None)
+    if stored != current:
+        differing = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
+        raise ConfigError(f"{out} holds a PSRO run with a different config (keys {differing} differ); "
+                          f"resume it with the same config (only settings.iterations may change) or pick a new folder")
+
+
+def run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | None = None,
+        progress: bool = False) -> PSROResult:
+    """PSRO over ``config.env`` with meta-games estimated by the tournament runner; resumes ``out``.
+
+    Args:
+        config: the env, the initial policies and the settings (``settings.backend`` chooses where
+            matches run: in this process, a local process pool, or Ray; the results are the same).
+        out: the run folder (an existing one is resumed from its checkpoint).
+        oracle: the best-response oracle (default: :class:`ExactBestResponse` on the env's tabular form).
+        progress: show a progress bar over epochs.
+    """
+    with contextlib.ExitStack() as session:
+        if config.settings.backend == "ray":  # connect once for the whole run, not once per epoch
+            from aligngames.play.tournament import ray_session
+
+            session.enter_context(ray_session(config.settings.ray_address, config.settings.workers))
+        return _run(config, out, oracle=oracle, progress=progress)
+
+
+def _run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | None, progress: bool) -> PSROResult:
+    import yaml
+    from tqdm.auto import tqdm
+
+    from aligngames.play.tournament import Match, TournamentConfig, build_meta_game, play_matches
+    from aligngames.runs import append_line, atomic_write_json, atomic_write_text, build_manifest, read_jsonl
+
+    out = Path(out)
+    settings = config.settings
+    oracle = oracle or ExactBestResponse.from_env(config.env, config.env_kwargs)
+    probe = TournamentConfig(config.env, {"probe": AgentSpec("random")}, config.env_kwargs)
+    env = probe.make_env()
+    seats, info = tuple(env.possible_agents), env.unwrapped.game_info
+    env.close()
+    if settings.meta_solver == "nash":
+        info.require_two_player_constant_sum("PSRO with the nash meta-solver")
+    unknown = sorted(set(config.initial) - set(seats))
+    if unknown:
+        raise ConfigError(f"key 'initial': {unknown[0]!r} is not a seat of {config.env}; its seats are {list(seats)}")
+
+    _check_resumable(out, config)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(to_mapping(config), sort_keys=False))
+    atomic_write_json(out / "manifest.json", build_manifest(settings.seed, extra={
+        "solver": "psro", "game_info": info.to_dict(), "oracle": oracle.describe()}))
+
+    checkpoint_path = out / CHECKPOINT_FILE
+    if checkpoint_path.exists():
+        state = json.loads(checkpoint_path.read_text())
+        log.info("resuming PSRO from epoch %d", state["epoch"])
+    else:
+        initial = {seat: config.initial.get(seat, AgentSpec("constant", {"action": 0})) for seat in seats}
+        state = {"epoch": 0, "converged": False, "populations": {seat: [f"{seat}.initial"] for seat in seats},
+                 "agents": {f"{seat}.initial": _spec_data(spec) for seat, spec in initial.items()},
+                 "meta_strategies": [], "nash_conv": [], "empirical_nash_conv": []}
+    played = {tuple(line["seating"][seat] for seat in seats): line for line in read_jsonl(out / MATCHES_FILE, repair=True)}
+
+    def evaluate() -> tuple[dict[str, AgentSpec], dict[str, tuple[str, ...]], dict[str, Mixture], dict[str, Any]]:
+        """Steps 1-3 on the current populations: play missing matches, meta-solve, NashConv."""
+        agents = {name: from_mapping(AgentSpec, data, f"agents.{name}") for name, data in state["agents"].items()}
+        # in the env's seat order: a checkpoint read back from JSON has its keys sorted (blue < red_0)
+        populations = {seat: tuple(state["populations"][seat]) for seat in seats}
+        tournament = TournamentConfig(config.env, agents, config.env_kwargs, seats=populations,
+                                      episodes=settings.episodes, seed=settings.seed, batch_size=settings.batch_size,
+                                      backend=settings.backend, ray_address=settings.ray_address)
+        seatings = list(itertools.product(*(populations[seat] for seat in seats)))
+        # step 1: play the matches the meta-game lacks, on the tournament runner's backend (matches are
+        # seeded by the run seed and their seating alone, so the backend does not change the results)
+        todo = [Match(index, dict(zip(seats, seating))) for index, seating in enumerate(seatings) if seating not in played]
+        for line, _ in play_matches(tournament, todo, workers=settings.workers):
+            line = {**line, "match": len(played)}  # numbered in the order they were recorded
+            append_line(out / MATCHES_FILE, line)
+            played[tuple(line["seating"][seat] for seat in seats)] = line
+        meta_game = build_meta_game(tournament, [played[seating] for seating in seatings]).matrix_game()
+        sigma = meta_strategies(meta_game.payoffs, settings.meta_solver, settings.prd)  # step 2
+        mixtures = {seat: [(agents[name], float(p)) for name, p in zip(populations[seat], s)] for seat, s in zip(seats, sigma)}
+        record = {"meta_strategies": {seat: dict(zip(populations[seat], map(float, s))) for seat, s in zip(seats, sigma)},
+                  "empirical_nash_conv": nash_conv(meta_game.payoffs, sigma),  # step 3
+                  "nash_conv": oracle.full_game_nash_conv(mixtures)}
+        return agents, populations, mixtures, record
+
+    bar = tqdm(total=settings.iterations, initial=min(state["epoch"], settings.iterations), unit="epoch", desc="psro",
+               disable=not progress)
+    def append(traces: dict[str, list], record: dict[str, Any]) -> None:
+        for key, value in record.items():
+            traces[key].append(value)
+
+    while not state["converged"] and state["epoch"] < settings.iterations:
+        agents, populations, mixtures, record = evaluate()
+        append(state, record)
+        added = False
+        for seat in seats:  # step 4
+            name, spec = oracle.best_response(seat, mixtures)
+            known = any(_spec_data(agents[member]) == _spec_data(spec) for member in populations[seat])
+            if known and settings.meta_solver == "nash":  # double oracle adds only new policies
+                continue
+            while name in state["agents"]:
+                name += "'"
+            state["agents"][name] = _spec_data(spec)
+            state["populations"][seat].append(name)
+            added = True
+        state["epoch"] += 1
+        state["converged"] = not added
+        atomic_write_json(checkpoint_path, state)  # a rerun resumes here
+        bar.update()
+        log.info("epoch %d: nash_conv %s, empirical %.3g", state["epoch"], record["nash_conv"], record["empirical_nash_conv"])
+    bar.close()
+
+    # the meta-strategies of the final populations (already the last record when PSRO converged)
+    final = {key: list(state[key]) for key in ("meta_strategies", "nash_conv", "empirical_nash_conv")}
+    if not state["converged"]:
+        append(final, evaluate()[3])
+    result = PSROResult(
+        {seat: tuple(names) for seat, names in state["populations"].items()},
+        {name: from_mapping(AgentSpec, data, name) for name, data in state["agents"].items()},
+        final["meta_strategies"][-1], tuple(final["nash_conv"]), tuple(final["empirical_nash_conv"]),
+        len(final["nash_conv"]) - 1)
+    _write_results(out, state, final, oracle)
+    return result
+
+
+def _write_results(out: Path, state: dict[str, Any], final: dict[str, list], oracle: BestResponseOracle) -> None:
+    from aligngames.cli.driver import plot_trace
+    from aligngames.runs import atomic_write_json
+
+    solution: dict[str, Any] = {"solver": "psro", "epochs": len(final["nash_conv"]) - 1,
+                                "converged": state["converged"], "populations": state["populations"],
+                                "agents": state["agents"], "meta_strategies": final["meta_strategies"][-1],
+                                "nash_conv": final["nash_conv"][-1], "empirical_nash_conv": final["empirical_nash_conv"][-1]}
+    if isinstance(oracle, ExactBestResponse):
+        last = final["meta_strategies"][-1]
+        mixtures = {seat: [(from_mapping(AgentSpec, state["agents"][name], name), p) for name, p in last[seat].items()]
+                    for seat in oracle.seats}
+        solution["action_mixtures"] = {
+            seat: dict(zip(names, map(float, mixture)))
+            for seat, names, mixture in zip(oracle.seats, oracle.game.action_names, oracle.profile(mixtures))}
+    trace = {"iteration": list(range(len(final["nash_conv"]))), "nash_conv": final["nash_conv"],
+             "empirical_nash_conv": final["empirical_nash_conv"]}
+    atomic_write_json(out / "solution.json", solution)
+    atomic_write_json(out / "trace.json", trace)
+    plot_trace(out / "exploitability.png", trace, title="psro: NashConv of the meta-strategies")
+
+
+# --- command line -----------------------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from aligngames.cli import driver
+
+    driver.add_game_arguments(parser)
+    driver.add_config_arguments(parser, PSROSettings)
+    parser.add_argument("--initial", action="append", default=[], metavar="SEAT=AGENT",
+                        help="a seat's first policy as an agent spec, e.g. player_0=mixed:probabilities=[0.5,0.5,0] "
+                             "(--env only; default: constant action 0)")
+    from aligngames.solvers.training import llm_oracle
+
+    llm_oracle.add_arguments(parser)  # --oracle exact|llm and the LLM oracle's settings
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    from aligngames.cli import driver
+    from aligngames.config import parse_labelled_agent
+
+    settings = driver.config_from_args(PSROSettings, args)
+    if args.payoffs:
+        if args.initial:
+            raise ConfigError("--initial applies to --env runs")
+        source = driver.load_game(args)
+        result = solve_matrix(source.game, meta_solver=settings.meta_solver, iterations=settings.iterations,
+                              prd=settings.prd)
+        names = source.game.matrix_game().action_names
+        solution = {
+            "strategies": [driver.named(s, n) for s, n in zip(result.strategies, names)],
+            "populations": [[n[a] for a in population] for population, n in zip(result.populations, names)],
+            "nash_conv": float(result.nash_conv[-1]),
+        }
+        trace = {"iteration": list(range(len(result.nash_conv))), "nash_conv": [float(v) for v in result.nash_conv]}  # epoch 0: the initial actions
+        driver.write_run(args.out, "psro", settings, source, solution, trace, seed=settings.seed)
+        driver.report(args.out, f"NashConv of the final meta-strategies {solution['nash_conv']:.3g}")
+        return 0
+    initial = {}
+    for item in args.initial:
+        seat, name, kwargs = parse_labelled_agent(item, "--initial")
+        initial[seat] = AgentSpec(name, kwargs)
+    config = PSROConfig(args.env, driver.env_kwargs(args), initial, settings)
+    from aligngames.solvers.training import llm_oracle
+
+    if args.oracle == "llm":
+        return llm_oracle.run_cli(args, config)
+    if llm_oracle.flags_given(args):
+        raise ConfigError(f"settings {llm_oracle.flags_given(args)} are for --oracle llm")
+    result = run(config, args.out, progress=True)
+    final = result.nash_conv[-1]
+    driver.report(args.out, f"{result.epochs} epochs; NashConv on the full game "
+                            f"{'n/a' if final is None else f'{final:.3g}'}, on the meta-game {result.empirical_nash_conv[-1]:.3g}")
+    return 0
+
+
+__all__ = [
+    "META_SOLVERS", "BestResponseOracle", "ExactBestResponse", "PRDSettings", "PSROConfig", "PSROMatrixResult",
+    "PSROResult", "PSROSettings", "meta_strategies", "projected_replicator_dynamics", "run", "solve_matrix",
+]

@@ -1,0 +1,1 @@
+"""Social choice: voting rules and RLCHF, generative social choice, moral graphs."""
