@@ -23,6 +23,7 @@ import difflib
 import importlib
 import importlib.metadata
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,6 +161,29 @@ def make_agent(name: str, **kwargs: Any):
         return factory(**kwargs)
     except TypeError as error:
         raise TypeError(f"agent {name!r}: {error}") from error
+
+
+def make_judge(judge: Any, judge_kwargs: Mapping[str, Any] | None = None, *, expected: type | None = None):
+    """A judge from a registered name with keyword arguments, or an instance used as it is.
+
+    Args:
+        judge: a registered judge name (``aligngames list`` shows them) or a judge object.
+        judge_kwargs: keyword arguments for the judge's constructor (only with a name).
+        expected: the judge class the caller needs (``PreferenceJudge``, ``HarmJudge``, ...).
+    """
+    if isinstance(judge, str):
+        factory = JUDGES.spec(judge).load()
+        try:
+            made = factory(**dict(judge_kwargs or {}))
+        except TypeError as error:
+            raise TypeError(f"judge {judge!r}: {error}") from error
+    else:
+        if judge_kwargs:
+            raise ValueError("judge_kwargs are only used when the judge is given by name")
+        made = judge
+    if expected is not None and not isinstance(made, expected):
+        raise TypeError(f"judge {judge!r} is not a {expected.__name__} (it is a {type(made).__name__})")
+    return made
 
 
 def list_envs() -> list[str]:

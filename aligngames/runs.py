@@ -3,11 +3,21 @@
 Lines are appended and flushed one at a time; whole files are written to a temporary file in the
 same folder and moved into place with ``os.replace`` (atomic on POSIX), so a killed process leaves
 either the old file or the new one, never half of one.
+
+:class:`RunFolder` is the one writer of a run's ``config.yaml`` and ``manifest.json``. Opening one
+takes an exclusive lock for the run's life, refuses a folder made by another command or holding a
+different config (naming the settings that differ), notices a ``config.yaml`` edited after the run
+started, and records the seed, the versions and the resolved config's digest::
+
+    with RunFolder.open(out, command="tournament", config=mapping, seed=0) as run:
+        run.append("matches.jsonl", {"match": 0, ...})
 """
 
 from __future__ import annotations
 
 import datetime
+import fcntl
+import hashlib
 import importlib.metadata
 import json
 import logging
@@ -16,8 +26,13 @@ import platform
 import subprocess
 import sys
 import tempfile
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
+
+import yaml
+
+from aligngames.config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -126,3 +141,178 @@ def build_manifest(seed: int, extra: dict[str, Any] | None = None) -> dict[str, 
         "git": git_commit(),
         **(extra or {}),
     }
+
+
+# --- one writer per run folder ------------------------------------------------------------------------
+
+CONFIG_FILE = "config.yaml"
+MANIFEST_FILE = "manifest.json"
+LOCK_FILE = ".lock"
+
+
+class RunFolderError(ConfigError):
+    """A run folder cannot be used as asked; the message names the folder, the file and the way out."""
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, Mapping) and data:
+        flat: dict[str, Any] = {}
+        for key, value in data.items():
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        return flat
+    return {prefix[:-1]: data}
+
+
+def config_differences(stored: Mapping[str, Any], current: Mapping[str, Any],
+                       may_differ: Collection[str] = ()) -> list[str]:
+    """Dotted keys (``settings.episodes``) whose values differ, except those in ``may_differ``
+    (a key there also covers everything below it)."""
+    old, new = _flatten(stored), _flatten(current)
+
+    def exempt(key: str) -> bool:
+        return any(key == allowed or key.startswith(f"{allowed}.") for allowed in may_differ)
+
+    return sorted(key for key in set(old) | set(new) if not exempt(key) and old.get(key) != new.get(key))
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RunFolderError(f"{path}: damaged ({error}); the run cannot be checked: restore the file, "
+                             f"or start a new run in another folder") from error
+    if not isinstance(manifest, dict):
+        raise RunFolderError(f"{path}: damaged (not a JSON object); restore it or start a new run in another folder")
+    return manifest
+
+
+class RunFolder:
+    """An open run folder (see the module docstring); create it with :meth:`open`."""
+
+    def __init__(self, path: Path, lock: Any, manifest: dict[str, Any], resumed: bool) -> None:
+        self.path = path
+        self.resumed = resumed
+        self.manifest = manifest
+        self._lock = lock
+
+    @classmethod
+    def open(cls, path: str | Path, *, command: str, config: Mapping[str, Any], seed: int,
+             may_differ: Collection[str] = (), manifest: Mapping[str, Any] | None = None) -> RunFolder:
+        """Create or resume the run folder ``path`` for ``command`` (``"tournament"``, ``"solve psro"``).
+
+        Args:
+            config: the resolved config as plain data; it is written to ``config.yaml``.
+            seed: the run's seed, recorded in the manifest.
+            may_differ: dotted config keys a resumed run may change (how long or where it runs,
+                e.g. ``settings.iterations``, ``backend``); any other difference is refused.
+            manifest: extra manifest entries (more can be added with :meth:`update_manifest`).
+        """
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise RunFolderError(f"{path} is a file, not a run folder; choose a folder for the run")
+        current = yaml.safe_load(yaml.safe_dump(dict(config), sort_keys=False))
+        cls._check_existing(path, command, current, may_differ)  # before anything is written
+        path.mkdir(parents=True, exist_ok=True)
+        lock = cls._lock(path)
+        try:
+            stored = cls._check_existing(path, command, current, may_differ)  # again, now that it is ours
+            config_text = yaml.safe_dump(current, sort_keys=False)
+            atomic_write_text(path / CONFIG_FILE, config_text)
+            record = build_manifest(seed, extra={"run_command": command, **(manifest or {})})
+            record["config_sha256"] = hashlib.sha256(config_text.encode("utf-8")).hexdigest()
+            if stored is not None:
+                record["resumed_from"] = [*stored.get("resumed_from", []), stored.get("created")]
+            atomic_write_json(path / MANIFEST_FILE, record)
+        except BaseException:
+            lock.close()
+            raise
+        return cls(path, lock, record, resumed=stored is not None)
+
+    @staticmethod
+    def _check_existing(path: Path, command: str, current: Mapping[str, Any],
+                        may_differ: Collection[str]) -> dict[str, Any] | None:
+        """The stored manifest of a run to resume (None for a new run); refuse what cannot be resumed."""
+        if not path.is_dir():
+            return None
+        contents = {entry.name for entry in path.iterdir()} - {LOCK_FILE}
+        manifest_path, config_path = path / MANIFEST_FILE, path / CONFIG_FILE
+        if not manifest_path.exists():
+            if contents - {CONFIG_FILE}:
+                raise RunFolderError(f"{path} exists and is not an aligngames run folder (no {MANIFEST_FILE}); "
+                                     f"choose a new folder or an empty one")
+            return None  # empty, or a start that stopped before it recorded anything
+        stored = _read_manifest(manifest_path)
+        made_by = stored.get("run_command")
+        if made_by is not None and made_by != command:
+            raise RunFolderError(f"{path} holds a run of `aligngames {made_by}`; `aligngames {command}` does not "
+                                 f"write into it: choose another folder")
+        if not config_path.exists():
+            raise RunFolderError(f"{config_path} is missing, so the run cannot be checked before it resumes; "
+                                 f"restore it, or start a new run in another folder")
+        text = config_path.read_text(encoding="utf-8")
+        digest = stored.get("config_sha256")
+        if digest is not None and hashlib.sha256(text.encode("utf-8")).hexdigest() != digest:
+            raise RunFolderError(f"{config_path} was changed after the run started (its digest is not the one in "
+                                 f"{MANIFEST_FILE}); restore it, or start a new run in another folder")
+        try:
+            old = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise RunFolderError(f"{config_path}: not valid YAML ({error}); restore it or use another folder") from error
+        differing = config_differences(old if isinstance(old, dict) else {}, current, may_differ)
+        if differing:
+            old_flat, new_flat = _flatten(old or {}), _flatten(current)
+            shown = "; ".join(f"{key}: {old_flat.get(key, '(unset)')!r} there, {new_flat.get(key, '(unset)')!r} now"
+                              for key in differing[:5])
+            more = f" (and {len(differing) - 5} more)" if len(differing) > 5 else ""
+            raise RunFolderError(f"{path} holds a run with a different config ({shown}{more}); resume it with the "
+                                 f"same config, or choose a new folder")
+        return stored
+
+    @staticmethod
+    def _lock(path: Path):
+        lock = open(path / LOCK_FILE, "a+", encoding="utf-8")  # held for the run's life
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.seek(0)
+            holder = lock.read().strip() or "unknown"
+            lock.close()
+            raise RunFolderError(f"{path} is in use by another process (pid {holder}); wait for it to finish, "
+                                 f"or choose another folder") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        return lock
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def append(self, name: str, record: dict[str, Any]) -> None:
+        append_line(self.path / name, record)
+
+    def read(self, name: str) -> list[dict[str, Any]]:
+        """The records of a JSON-lines file; a line cut off by a kill is dropped and removed."""
+        return read_jsonl(self.path / name, repair=True)
+
+    def write_json(self, name: str, data: Any) -> None:
+        atomic_write_json(self.path / name, data)
+
+    def write_text(self, name: str, text: str) -> None:
+        atomic_write_text(self.path / name, text)
+
+    def update_manifest(self, **entries: Any) -> None:
+        """Add entries known only once the run has started (a model's description, parameter counts)."""
+        self.manifest.update(entries)
+        atomic_write_json(self.path / MANIFEST_FILE, self.manifest)
+
+    def close(self) -> None:
+        """Release the lock (the files stay)."""
+        if not self._lock.closed:
+            self._lock.close()
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -17,7 +17,6 @@ from aligngames.solvers.evaluation.debate_eval import (
     DebateEvalConfig,
     evaluate,
     format_summary,
-    mean_with_interval,
 )
 from aligngames.solvers.evaluation.elo import bootstrap_elo, expected_score, fit_elo
 from aligngames.solvers.exact.sparse_debate import MinimaxRevealer, solve_sparse_debate
@@ -164,13 +163,6 @@ def test_greedy_revealer_cannot_beat_the_minimax_liar():
 
 
 # --- the evaluation driver ---------------------------------------------------------------------------------
-
-def test_mean_with_interval():
-    rng = np.random.default_rng(0)
-    mean, low, high = mean_with_interval([0.0, 1.0] * 50, 0.95, 2000, rng)
-    assert mean == 0.5 and 0.38 < low < 0.45 and 0.55 < high < 0.62  # normal approx: 0.5 +- 0.098
-    assert mean_with_interval([1.0] * 10, 0.95, 100, rng) == (1.0, 1.0, 1.0)
-
 
 def test_a_judge_that_always_says_a_scores_one_half_in_every_protocol():
     """Positions are swapped and averaged, so a positional judge is at exactly 1/2 on every item."""

@@ -137,10 +137,24 @@ def test_resume_after_kill_gives_the_uninterrupted_result(tmp_path):
     assert len(manifest["resumed_from"]) == 1
 
 
+def test_a_deleted_or_damaged_transcript_is_played_again(tmp_path):
+    config = TournamentConfig.from_yaml(write_config(tmp_path, TABULAR))
+    reference = files(run_tournament(config, tmp_path / "reference", progress=False))
+    run = run_tournament(config, tmp_path / "run", progress=False)
+    (run / "transcripts" / "match_0003.jsonl").unlink()
+    damaged = run / "transcripts" / "match_0005.jsonl"
+    damaged.write_text(damaged.read_text()[:-40])
+    (run / "payoffs.json").unlink()
+    run_tournament(config, run, progress=False)
+    assert files(run) == reference
+    for name in ("match_0003.jsonl", "match_0005.jsonl"):
+        assert (run / "transcripts" / name).read_bytes() == (tmp_path / "reference" / "transcripts" / name).read_bytes()
+
+
 def test_resuming_with_another_config_is_refused(tmp_path):
     run = run_tournament(TournamentConfig.from_yaml(write_config(tmp_path, TABULAR)), tmp_path / "run", progress=False)
     changed = TournamentConfig.from_yaml(write_config(tmp_path, {**TABULAR, "episodes": 5}, "changed.yaml"))
-    with pytest.raises(ConfigError, match=r"different config \(keys \['episodes'\] differ\)"):
+    with pytest.raises(ConfigError, match=r"different config \(episodes: 40 there, 5 now\)"):
         run_tournament(changed, run, progress=False)
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aligngames import registry
 from aligngames.preferences import check_preference_matrix
 
 
@@ -309,9 +310,4 @@ class RewardModelJudge(PreferenceJudge):
 
 def make_preference_judge(name: str, **kwargs) -> PreferenceJudge:
     """Build a preference judge by name: ``"features"`` (embedded default) or ``"reward_model"`` (``path=...``)."""
-    from aligngames.registry import JUDGES
-
-    judge = JUDGES.spec(name).load()(**kwargs)
-    if not isinstance(judge, PreferenceJudge):
-        raise TypeError(f"judge {name!r} is not a preference judge")
-    return judge
+    return registry.make_judge(name, kwargs, expected=PreferenceJudge)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import itertools
 import json
 import logging
@@ -38,8 +39,10 @@ import numpy as np
 from aligngames import registry
 from aligngames.config import ConfigError, from_mapping, load_yaml, to_mapping
 from aligngames.game import MetaGame
+from aligngames.intervals import mean_and_ci95
+from aligngames.play.report import write_report
 from aligngames.play.rollout import play_episodes
-from aligngames.runs import append_line, atomic_write_json, atomic_write_text, build_manifest, read_jsonl
+from aligngames.runs import RunFolder
 from aligngames.seeding import check_seed, derive_seed
 
 log = logging.getLogger(__name__)
@@ -190,66 +193,53 @@ def _play_match_in_worker(config_data: dict[str, Any], index: int):
 
 # --- the run folder -----------------------------------------------------------------------------
 
-def _check_existing(out: Path, resolved: TournamentConfig) -> None:
-    stored_path = out / "config.yaml"
-    if not stored_path.exists():
-        return
-    stored = load_yaml(stored_path)
-    current = to_mapping(resolved)
-    differing = sorted(k for k in (set(stored) | set(current)) - EXECUTION_KEYS if stored.get(k) != current.get(k))
-    if differing:
-        raise ConfigError(
-            f"{out} already holds a run with a different config (keys {differing} differ); "
-            f"resume it with the same config and seed, or choose a new --out folder"
-        )
+def _transcript_name(index: int) -> str:
+    return f"transcripts/match_{index:04d}.jsonl"
 
 
-def _finished(out: Path) -> dict[int, dict[str, Any]]:
-    return {line["match"]: line for line in read_jsonl(out / MATCHES_FILE, repair=True)}
+def _finished(run: RunFolder) -> dict[int, dict[str, Any]]:
+    """The recorded matches whose transcript is on disk and intact (the others are played again)."""
+    done = {}
+    for line in run.read(MATCHES_FILE):
+        path = run.file(_transcript_name(line["match"]))
+        digest = line.get("transcript_sha256")
+        if not path.is_file() or (digest is not None and hashlib.sha256(path.read_bytes()).hexdigest() != digest):
+            log.warning("%s is missing or damaged: match %d is played again", path, line["match"])
+            continue
+        done[line["match"]] = line
+    return done
 
 
 def run_tournament(config: TournamentConfig, out: str | Path, *, workers: int = 1, progress: bool = True) -> Path:
     """Play (or resume) the tournament into folder ``out``; return the folder."""
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    import yaml
-
-    out = Path(out)
     resolved = config.resolve()
-    _check_existing(out, resolved)
-    (out / "transcripts").mkdir(parents=True, exist_ok=True)
-    if not (out / "config.yaml").exists():
-        atomic_write_text(out / "config.yaml", yaml.safe_dump(to_mapping(resolved), sort_keys=False))
     env = resolved.make_env()
-    manifest = build_manifest(resolved.seed, extra={
+    manifest = {
         "env": {"name": resolved.env, "game_info": env.unwrapped.game_info.to_dict(), **env.unwrapped.describe()},
         "agents": {name: spec.build().describe() for name, spec in resolved.agents.items()},
-    })
+    }
     env.close()
-    manifest_path = out / "manifest.json"
-    if manifest_path.exists():
-        previous = json.loads(manifest_path.read_text())
-        manifest["resumed_from"] = [*previous.get("resumed_from", []), previous.get("created")]
-    atomic_write_json(manifest_path, manifest)
+    with RunFolder.open(out, command="tournament", config=to_mapping(resolved), seed=resolved.seed,
+                        may_differ=EXECUTION_KEYS, manifest=manifest) as run:
+        all_matches = matches(resolved)
+        done = _finished(run)
+        todo = [m for m in all_matches if m.index not in done]
+        log.info("%d matches, %d already finished, %d to play", len(all_matches), len(done), len(todo))
+        for line, transcript in _play(resolved, todo, workers, progress, len(all_matches) - len(todo)):
+            text = "".join(json.dumps(t, sort_keys=True) + "\n" for t in transcript)
+            run.write_text(_transcript_name(line["match"]), text)
+            line["transcript_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            run.append(MATCHES_FILE, line)  # recorded only after its transcript is safely on disk
+            done[line["match"]] = line
 
-    all_matches = matches(resolved)
-    done = _finished(out)
-    todo = [m for m in all_matches if m.index not in done]
-    log.info("%d matches, %d already finished, %d to play", len(all_matches), len(done), len(todo))
-    for line, transcript in _play(resolved, todo, workers, progress, len(all_matches) - len(todo)):
-        transcript_path = out / "transcripts" / f"match_{line['match']:04d}.jsonl"
-        atomic_write_text(transcript_path, "".join(json.dumps(t, sort_keys=True) + "\n" for t in transcript))
-        append_line(out / MATCHES_FILE, line)  # recorded only after its transcript is safely on disk
-        done[line["match"]] = line
-
-    # canonical order, so the file does not depend on workers or interruptions
-    atomic_write_text(out / MATCHES_FILE, "".join(json.dumps(done[m.index], sort_keys=True) + "\n" for m in all_matches))
-    meta_game = build_meta_game(resolved, [done[m.index] for m in all_matches])
-    atomic_write_json(out / PAYOFFS_FILE, meta_game_to_json(meta_game))
-    from aligngames.play.report import write_report
-
-    write_report(out)
-    return out
+        # canonical order, so the file does not depend on workers or interruptions
+        run.write_text(MATCHES_FILE, "".join(json.dumps(done[m.index], sort_keys=True) + "\n" for m in all_matches))
+        meta_game = build_meta_game(resolved, [done[m.index] for m in all_matches])
+        run.write_json(PAYOFFS_FILE, meta_game_to_json(meta_game))
+        write_report(run.path)
+    return run.path
 
 
 def play_matches(config: TournamentConfig, todo: list[Match], *, workers: int = 1,
@@ -329,16 +319,6 @@ def _play_with_ray(config: TournamentConfig, todo: list[Match], workers: int):
 
 # --- payoffs ------------------------------------------------------------------------------------
 
-def _ci95(values: list[float]) -> float:
-    """Half-width of a 95% t-interval for the mean (NaN for a single value)."""
-    if len(values) < 2:
-        return float("nan")
-    from scipy import stats
-
-    sem = float(np.std(values, ddof=1)) / np.sqrt(len(values))
-    return float(stats.t.ppf(0.975, len(values) - 1) * sem)
-
-
 def build_meta_game(config: TournamentConfig, lines: list[dict[str, Any]]) -> MetaGame:
     """The meta-game table from the finished matches of a resolved config."""
     seats = tuple(config.seats)
@@ -350,7 +330,7 @@ def build_meta_game(config: TournamentConfig, lines: list[dict[str, Any]]) -> Me
         position = tuple(pools[seat].index(line["seating"][seat]) for seat in seats)
         for seat in seats:
             mean[seat][position] = float(np.mean(line["returns"][seat]))
-            ci95[seat][position] = _ci95(line["returns"][seat])
+            ci95[seat][position] = mean_and_ci95(line["returns"][seat])[1]
     env = config.make_env()
     info = env.unwrapped.game_info
     env.close()

@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 
 from pettingzoo.utils import wrappers
 
+from aligngames import registry
 from aligngames.envs.adapter import GameRules, RulesAECEnv
 from aligngames.envs.debate.items import DebateItem, load_items
 from aligngames.envs.debate.judges import AgentJudge, DebateJudge, QuoteCountingJudge, parse_verdict
@@ -62,16 +63,7 @@ def make_judge(judge: str | DebateJudge | None, judge_kwargs: Mapping | None = N
         if judge_kwargs:
             raise ValueError("judge_kwargs need a fixed judge; judge='player' is a seat")
         return None
-    if isinstance(judge, DebateJudge):
-        if judge_kwargs:
-            raise ValueError("judge_kwargs are only used when the judge is given by name")
-        return judge
-    from aligngames.registry import JUDGES
-
-    made = JUDGES.spec(judge).load()(**dict(judge_kwargs or {}))
-    if not isinstance(made, DebateJudge):
-        raise TypeError(f"judge {judge!r} is not a debate judge (it is a {type(made).__name__})")
-    return made
+    return registry.make_judge(judge, judge_kwargs, expected=DebateJudge)
 
 
 def make_rules(mode: str = "language", *, protocol: str = "debate", judge: str | DebateJudge | None = "quote_counting",

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aligngames import registry
 from aligngames.envs.red_team.catalog import DATA_DIR
 from aligngames.judges import HarmJudge, LocalSequenceClassifier
 
@@ -277,16 +278,7 @@ class SequenceClassifierHarmJudge(HarmJudge):
 def make_harm_judge(judge: str | HarmJudge, judge_kwargs: dict | None = None) -> HarmJudge:
     """A harm judge from a registered judge name (``embedding_harm``, ``hf_harm``, ``pattern_harm``,
     ``llm_harm`` where installed) or an instance."""
-    if isinstance(judge, HarmJudge):
-        if judge_kwargs:
-            raise ValueError("judge_kwargs are only used when the judge is given by name")
-        return judge
-    from aligngames.registry import JUDGES
-
-    made = JUDGES.spec(judge).load()(**dict(judge_kwargs or {}))
-    if not isinstance(made, HarmJudge):
-        raise TypeError(f"judge {judge!r} is not a harm judge (it is a {type(made).__name__})")
-    return made
+    return registry.make_judge(judge, judge_kwargs, expected=HarmJudge)
 
 
 REFUSAL_DETECTORS = ("pattern", "embedding")
