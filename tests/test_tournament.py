@@ -137,6 +137,32 @@ def test_resume_after_kill_gives_the_uninterrupted_result(tmp_path):
     assert len(manifest["resumed_from"]) == 1
 
 
+RED_TEAM = {
+    "env": "red_team_v0",
+    "env_kwargs": {"rounds": 2, "benign_rate": 0.25, "judge": "embedding_harm"},
+    "agents": {"weapons": {"type": "red_teamer", "kwargs": {"theme": "weapons", "method": "direct"}},
+               "fraud": {"type": "red_teamer", "kwargs": {"theme": "fraud", "method": "role_play"}},
+               "comply": {"type": "compliant_blue"},
+               "guarded": {"type": "guarded_blue", "kwargs": {"guards": ["keywords"]}}},
+    "seats": {"red_0": ["weapons", "fraud"], "blue": ["comply", "guarded"]},
+    "episodes": 2,
+    "seed": 0,
+}
+
+
+def test_red_team_runs_are_identical_across_workers_and_resumes(tmp_path):
+    """The embedding judge's scores do not depend on which texts a process embedded before."""
+    config = TournamentConfig.from_yaml(write_config(tmp_path, RED_TEAM))
+    one = run_tournament(config, tmp_path / "one", workers=1, progress=False)
+    two = run_tournament(config, tmp_path / "two", workers=2, progress=False)
+    assert files(one) == files(two)
+    lines = (one / "matches.jsonl").read_text().splitlines(keepends=True)
+    (one / "matches.jsonl").write_text("".join(lines[:2]))  # as if killed after two matches
+    (one / "payoffs.json").unlink()
+    resumed = run_tournament(config, one, workers=1, progress=False)
+    assert files(resumed) == files(two)
+
+
 def test_a_deleted_or_damaged_transcript_is_played_again(tmp_path):
     config = TournamentConfig.from_yaml(write_config(tmp_path, TABULAR))
     reference = files(run_tournament(config, tmp_path / "reference", progress=False))
