@@ -224,3 +224,28 @@ def test_seats_restrict_the_pairings(tmp_path):
         {"player_0": "lottery", "player_1": "sushi"},
     ]
     assert "symmetric" not in json.loads((run / "payoffs.json").read_text())
+
+
+def test_report_tables_survive_agent_names_with_pipes_and_newlines(tmp_path):
+    odd = {"a|b": {"type": "constant", "kwargs": {"action": 0}}, "two\nlines": {"type": "constant", "kwargs": {"action": 1}},
+           "**bold**": {"type": "random"}}
+    run = run_tournament(TournamentConfig.from_yaml(write_config(tmp_path, {**TABULAR, "agents": odd, "episodes": 2})),
+                         tmp_path / "run", progress=False)
+    tables, current = [], []
+    for line in (run / "report.md").read_text().splitlines() + [""]:
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            tables, current = [*tables, current], []
+    assert len(tables) >= 2
+    for table in tables:  # every row has as many unescaped cells as the header, and no row is broken
+        widths = {len(row.replace("\\|", "").split("|")) for row in table}
+        assert len(widths) == 1 and all(row.endswith("|") for row in table), table
+    assert "a\\|b" in (run / "report.md").read_text() and "two\\\\nlines" in (run / "report.md").read_text()
+
+
+def test_report_on_a_folder_that_is_not_a_run_names_it(tmp_path):
+    from aligngames.play.report import write_report
+
+    with pytest.raises(FileNotFoundError, match="is not a tournament run folder"):
+        write_report(tmp_path)

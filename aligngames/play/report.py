@@ -6,9 +6,16 @@ import itertools
 import json
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 
 from aligngames.runs import atomic_write_text
+
+
+def _md(name: str) -> str:
+    """An agent or seat name safe inside a Markdown table cell: control characters as escapes, pipes escaped."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(name))
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
 
 
 def _cell(mean: float | None, ci: float | None) -> str:
@@ -18,10 +25,10 @@ def _cell(mean: float | None, ci: float | None) -> str:
 
 
 def _matrix_table(rows: list[str], cols: list[str], mean, ci=None, corner: str = "") -> list[str]:
-    lines = [f"| {corner} | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    lines = [f"| {corner} | " + " | ".join(map(_md, cols)) + " |", "|---|" + "---|" * len(cols)]
     for i, row in enumerate(rows):
         cells = [_cell(mean[i][j], None if ci is None else ci[i][j]) for j in range(len(cols))]
-        lines.append(f"| **{row}** | " + " | ".join(cells) + " |")
+        lines.append(f"| **{_md(row)}** | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -29,6 +36,8 @@ def write_report(run_dir: str | Path) -> Path:
     """(Re)write ``report.md`` and ``payoffs.png`` from ``payoffs.json``; return the report's path."""
     run_dir = Path(run_dir)
     payoffs_path = run_dir / "payoffs.json"
+    if not (run_dir / "manifest.json").exists():
+        raise FileNotFoundError(f"{run_dir} is not a tournament run folder (it has no manifest.json)")
     if not payoffs_path.exists():
         raise FileNotFoundError(f"{payoffs_path} not found: finish (or resume) the run before drawing its report")
     data = json.loads(payoffs_path.read_text())
@@ -54,22 +63,22 @@ def write_report(run_dir: str | Path) -> Path:
         lines += ["", "## Ranking by mean payoff against the whole pool", ""]
         lines += ["| rank | agent | mean payoff | beats |", "|---|---|---|---|"]
         for rank, i in enumerate(order, 1):
-            beaten = [names[j] for j in range(len(names)) if table[i, j] > 1e-12]
-            lines.append(f"| {rank} | {names[i]} | {field[i]:+.3f} | {', '.join(beaten) or '-'} |")
+            beaten = [_md(names[j]) for j in range(len(names)) if table[i, j] > 1e-12]
+            lines.append(f"| {rank} | {_md(names[i])} | {field[i]:+.3f} | {', '.join(beaten) or '-'} |")
         cycle = _find_cycle(table)
         if cycle:
-            lines += ["", "Non-transitive: " + " > ".join(names[i] for i in [*cycle, cycle[0]])
+            lines += ["", "Non-transitive: " + " > ".join(_md(names[i]) for i in [*cycle, cycle[0]])
                       + " (each beats the next on average)."]
         lines.append("")
     for seat in seats:
-        lines += [f"## Return of {seat}", ""]
+        lines += [f"## Return of {_md(seat)}", ""]
         if len(seats) == 2:
             lines += _matrix_table(pools[seats[0]], pools[seats[1]], data["mean"][seat], data["ci95"][seat],
-                                   corner=f"{seats[0]} \\ {seats[1]}")
+                                   corner=f"{_md(seats[0])} \\ {_md(seats[1])}")
         else:
             lines += ["| seating | return |", "|---|---|"]
             for position in itertools.product(*(range(len(pools[s])) for s in seats)):
-                seating = ", ".join(f"{s}={pools[s][k]}" for s, k in zip(seats, position))
+                seating = ", ".join(f"{_md(s)}={_md(pools[s][k])}" for s, k in zip(seats, position))
                 mean, ci = data["mean"][seat], data["ci95"][seat]
                 for k in position:
                     mean, ci = mean[k], ci[k]
@@ -87,8 +96,6 @@ def write_report(run_dir: str | Path) -> Path:
 
 def _find_cycle(table: np.ndarray) -> list[int] | None:
     """A shortest cycle of the 'beats on average' relation, if any (3 <= length <= n)."""
-    import networkx as nx
-
     graph = nx.DiGraph()
     n = len(table)
     graph.add_nodes_from(range(n))
