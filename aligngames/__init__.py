@@ -6,6 +6,12 @@ solvers in ``aligngames.solvers``; they are imported when first used, so ``impor
 stays light.
 """
 
+import os
+
+# aligngames loads models from local folders only; tell huggingface_hub before it is imported, or it
+# looks names up on the network even with local_files_only=True. Set HF_HUB_OFFLINE=0 to override.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 from aligngames.game import Dynamics, GameInfo, MatrixGame, Utility
 from aligngames.registry import (
     list_agents,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -142,6 +143,23 @@ def register_judge(name: str, entry_point: str, description: str) -> None:
     JUDGES.register(name, entry_point, description)
 
 
+# --- code shipped with models -----------------------------------------------------------------------
+
+REMOTE_CODE_VARIABLE = "ALIGNGAMES_TRUST_REMOTE_CODE"
+
+
+def allow_remote_code() -> None:
+    """Let configs turn on ``trust_remote_code`` (the CLI's ``--trust-remote-code``); inherited by workers."""
+    os.environ[REMOTE_CODE_VARIABLE] = "1"
+
+
+def _check_remote_code(kind: str, name: str, kwargs: Mapping[str, Any]) -> None:
+    if kwargs.get("trust_remote_code") and os.environ.get(REMOTE_CODE_VARIABLE) != "1":
+        raise PermissionError(f"{kind} {name!r}: trust_remote_code=True runs code shipped with the model; allow it "
+                              f"explicitly with the command-line flag --trust-remote-code "
+                              f"(in Python: aligngames.registry.allow_remote_code())")
+
+
 # --- public helpers ---------------------------------------------------------------------------
 
 def make(name: str, **kwargs: Any):
@@ -150,12 +168,17 @@ def make(name: str, **kwargs: Any):
 
 
 def make_parallel(name: str, **kwargs: Any):
-    """Create the Parallel env registered as ``name``."""
-    return ENVS.spec(name).load().parallel_env(**kwargs)
+    """Create the Parallel env registered as ``name``; an env without one raises ``ValueError``."""
+    module = ENVS.spec(name).load()
+    if not callable(getattr(module, "parallel_env", None)):
+        raise ValueError(f"env {name!r} has no Parallel form (its players move one after another); "
+                         f"use its AEC env, aligngames.make({name!r}, ...)")
+    return module.parallel_env(**kwargs)
 
 
 def make_agent(name: str, **kwargs: Any):
     """Create the agent registered as ``name`` with keyword arguments ``kwargs``."""
+    _check_remote_code("agent", name, kwargs)
     factory = AGENTS.spec(name).load()
     try:
         return factory(**kwargs)
@@ -172,6 +195,7 @@ def make_judge(judge: Any, judge_kwargs: Mapping[str, Any] | None = None, *, exp
         expected: the judge class the caller needs (``PreferenceJudge``, ``HarmJudge``, ...).
     """
     if isinstance(judge, str):
+        _check_remote_code("judge", judge, judge_kwargs or {})
         factory = JUDGES.spec(judge).load()
         try:
             made = factory(**dict(judge_kwargs or {}))
