@@ -1,5 +1,5 @@
 """Policies that play the games (import name ``aligngames.agents``)."""
 
-from aligngames.agents.base import Agent, Turn
+from aligngames.agent import Agent, Turn
 
 __all__ = ["Agent", "Turn"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
-from aligngames.agents.base import Agent
+from aligngames.agent import Agent
 from aligngames.text import sanitize
 
 HUMAN_MODELS = ("truthful", "noisy", "boltzmann")

@@ -10,7 +10,7 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from aligngames.agents.base import Agent
+from aligngames.agent import Agent
 
 
 class RandomAgent(Agent):

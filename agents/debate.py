@@ -21,7 +21,7 @@ import re
 
 import numpy as np
 
-from aligngames.agents.base import Agent
+from aligngames.agent import Agent
 from aligngames.text import sanitize
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")

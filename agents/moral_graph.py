@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from aligngames.agents.base import Agent
+from aligngames import registry
+from aligngames.agent import Agent
 from aligngames.text import sanitize
 
 DIMENSIONS = ("autonomy", "care", "honesty", "safety", "community")
@@ -140,9 +141,7 @@ class PersonaParticipant(Agent):
     def __init__(self, base: Agent | str, persona: str, base_kwargs: Mapping[str, Any] | None = None) -> None:
         super().__init__()
         if isinstance(base, str):
-            from aligngames.registry import make_agent
-
-            base = make_agent(base, **dict(base_kwargs or {}))
+            base = registry.make_agent(base, **dict(base_kwargs or {}))
         elif base_kwargs:
             raise ValueError("base_kwargs is only used when base is given by name")
         if not persona.strip():

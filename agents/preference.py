@@ -7,7 +7,7 @@ fixed style, so a tournament between styles shows what the judge's annotator gro
 
 from __future__ import annotations
 
-from aligngames.agents.base import Agent
+from aligngames.agent import Agent
 from aligngames.datasets import PromptItem, preference_prompts
 from aligngames.text import sanitize
 

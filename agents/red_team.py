@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from aligngames.agents.base import Agent
+from aligngames.agent import Agent
 from aligngames.envs.red_team.catalog import Catalog, Theme, load_catalog
 from aligngames.text import sanitize
 

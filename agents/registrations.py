@@ -1,8 +1,4 @@
-"""The built-in agents and the LLM judges.
-
-The registry calls :func:`register` through the ``aligngames.registrations`` entry point
-(``pyproject.toml``) the first time a name is looked up.
-"""
+"""The built-in agents and the LLM judges."""
 
 from aligngames import registry
 

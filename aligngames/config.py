@@ -101,8 +101,22 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
     raise ConfigError(f"{where}: expected {_describe(tp)}, got {value!r}")
 
 
-def from_mapping(cls: type[T], data: Mapping[str, Any], source: str) -> T:
-    """Build dataclass ``cls`` from ``data``; ``source`` (a file name or ``"--flag"``) prefixes errors."""
+def field_default(field: dataclasses.Field) -> Any:
+    """A dataclass field's default value (its factory called), or ``dataclasses.MISSING``."""
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return dataclasses.MISSING
+
+
+def from_mapping(cls: type[T], data: Mapping[str, Any], source: str, *, base: T | None = None) -> T:
+    """Build dataclass ``cls`` from ``data``; ``source`` (a file name or ``"--flag"``) prefixes errors.
+
+    Keys ``data`` leaves out take their values from ``base`` (default: the field defaults). A nested
+    dataclass field given as a mapping starts from that field's default, so ``trainer: {epochs: 3}``
+    keeps the rest of this config's ``trainer`` (which may differ from ``TrainerSettings()``).
+    """
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
@@ -112,7 +126,14 @@ def from_mapping(cls: type[T], data: Mapping[str, Any], source: str) -> T:
     for name, field in fields.items():
         where = f"{source}: key {name!r}" if ":" not in source else f"{source}.{name}"
         if name in data:
-            values[name] = _convert(data[name], hints[name], where)
+            default = (getattr(base, name) if base is not None else field_default(field)) \
+                if isinstance(data[name], Mapping) else None
+            if dataclasses.is_dataclass(default) and not isinstance(default, type):
+                values[name] = from_mapping(type(default), data[name], where, base=default)
+            else:
+                values[name] = _convert(data[name], hints[name], where)
+        elif base is not None:
+            values[name] = getattr(base, name)
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise ConfigError(f"{where} is required ({_describe(hints[name])})")
     try:

@@ -84,9 +84,9 @@ def measure_update(args, lora: bool) -> dict:
         PolicyGradientTrainer,
         PolicyRef,
         RegularizerWeights,
-        TrainerSettings,
     )
-    from aligngames.solvers.training.preference_training import _private_copy
+    from aligngames.solvers.training.preference_training.policy import private_copy
+    from aligngames.solvers.training.settings import TrainerSettings
 
     shared = load_model(args.model, device=args.device, dtype=args.dtype)
     parameters = sum(p.numel() for p in shared.model.parameters())
@@ -94,7 +94,7 @@ def measure_update(args, lora: bool) -> dict:
         handle = shared
         adapter = lora_module.add_adapter(handle, f"bench{time.perf_counter_ns()}", rank=8, seed=0)
     else:
-        handle = _private_copy(shared)  # the shared model's own weights, without the LoRA layers
+        handle = private_copy(shared)  # the shared model's own weights, without the LoRA layers
         adapter = None
     trainer = PolicyGradientTrainer(PolicyRef(handle, adapter), TrainerSettings(
         learning_rate=1e-5, epochs=1, micro_batch_size=args.micro_batch_size, autocast=args.autocast))
@@ -117,13 +117,21 @@ def measure_update(args, lora: bool) -> dict:
 
 
 def measure_mpo_step(args, lora: bool) -> dict:
-    from aligngames.solvers.training.preference_training import LanguagePolicy, LanguagePreferenceConfig
+    from aligngames.solvers.training.preference_training.config import LanguagePreferenceConfig
+    from aligngames.solvers.training.preference_training.policy import LanguagePolicy
+    from aligngames.solvers.training.settings import (
+        GenerationSettings,
+        LoRASettings,
+        ModelSettings,
+        TrainerSettings,
+    )
 
-    config = LanguagePreferenceConfig(model=args.model, device=args.device, dtype=args.dtype, autocast=args.autocast,
-                                      lora_rank=8 if lora else 0, prompts_per_step=args.prompts,
-                                      samples_per_prompt=args.samples, max_new_tokens=args.max_new_tokens,
-                                      epochs=args.epochs, micro_batch_size=args.micro_batch_size, eval_episodes=0,
-                                      learning_rate=1e-5)
+    config = LanguagePreferenceConfig(
+        model=ModelSettings(args.model, device=args.device, dtype=args.dtype), lora=LoRASettings(rank=8 if lora else 0),
+        trainer=TrainerSettings(learning_rate=1e-5, epochs=args.epochs, micro_batch_size=args.micro_batch_size,
+                                autocast=args.autocast),
+        generation=GenerationSettings(max_new_tokens=args.max_new_tokens), prompts_per_step=args.prompts,
+        samples_per_prompt=args.samples, eval_episodes=0)
     policy = LanguagePolicy(config, "preference_game_v0", {"mode": "language"})
     magnet = policy.snapshot()
     policy.mmd_step(magnet, alpha=0.1, eta=1.0)  # warm-up, not timed

@@ -1,8 +1,4 @@
-"""The built-in envs and the judges that belong to one env.
-
-The registry calls :func:`register` through the ``aligngames.registrations`` entry point
-(``pyproject.toml``) the first time a name is looked up.
-"""
+"""The built-in envs and the judges that belong to one env."""
 
 from aligngames import registry
 

@@ -1,8 +1,4 @@
-"""The agents that play an exact solver's policy.
-
-The registry calls :func:`register` through the ``aligngames.registrations`` entry point
-(``pyproject.toml``) the first time a name is looked up.
-"""
+"""The agents that play an exact solver's policy."""
 
 from aligngames import registry
 

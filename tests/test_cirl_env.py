@@ -75,6 +75,8 @@ def test_human_away_before_feedback_time_gets_no_turn():
     env.step(3)  # ask at t=2: the human answers
     assert env.agent_selection == "human"
     assert env.infos["human"]["action_mask"].tolist() == [0, 1, 1]
+    assert env.observe("human")["action_mask"].tolist() == [0, 1, 1]  # where PettingZoo's tools look
+    assert env.observe("robot")["action_mask"].tolist() == [0, 0, 0, 0]  # the robot waits for the answer
     observation = env.observe("human")["observation"]
     assert observation[-3:-1].tolist() == [1.0, 0.0]  # theta = apple, one-hot
     assert "You would like apple pie" in env.observe("human")["transcript"]
@@ -131,6 +133,17 @@ def test_invalid_language_command_is_recorded_and_spends_the_step():
     assert record["invalid_commands"] == 1
     assert record["steps"][0]["robot"] is None and record["steps"][0]["next_state"] == "flour"
     assert "invalid command" in env.observe("robot")["transcript"]
+
+
+def test_numpy_string_actions_reach_the_transcript_as_text():
+    env = aligngames.make("cirl_v0", scenario="meal_choice", mode="language", feedback_time=0, theta="apple")
+    env.reset(seed=0)
+    env.step(np.str_("ask: Which pie?"))
+    env.step(np.str_("bake a cake"))
+    assert "robot ask: 'Which pie?' - human: 'bake a cake' [reward -0.1]" in env.observe("robot")["transcript"]
+    step = env.unwrapped.record()["steps"][0]
+    assert type(step["robot_text"]) is str and type(step["human"]) is str
+    assert "action_mask" not in env.observation_space("robot").spaces  # text actions have no mask
 
 
 def test_language_mode_refuses_scenarios_whose_rewards_depend_on_the_answer():

@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from aligngames.cli import main
+from aligngames import registry
+from aligngames.cli import main, solve_parser
 from aligngames.config import parse_agent
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +56,7 @@ def test_parse_agent_reads_yaml_values_and_keeps_lists_whole():
         (["play", "preference_game_v0", "--agents", "random", "template:style=shouty"], "unknown style 'shouty'"),
         (["play", "preference_game_v0", "-e", "mode", "--agents", "random", "random"], "expected KEY=VALUE"),
         (["tournament", "missing.yaml", "--out", "x"], "missing.yaml: config file not found"),
-        (["report", "/nonexistent/run"], "payoffs.json not found"),
+        (["report", "/nonexistent/run"], "is not a tournament run folder"),
     ],
 )
 def test_errors_exit_2_with_a_clear_message(capsys, args, message):
@@ -78,3 +80,60 @@ def test_console_script_is_installed():
     assert script.exists(), "pip install -e . should install the aligngames console script"
     result = subprocess.run([str(script), "list"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "preference_game_v0" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["solve", "--help"], ["solve", "-h"], ["solve"]])
+def test_solve_without_a_solver_lists_every_solver_with_its_description(args):
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: aligngames solve SOLVER") and "error" not in result.stderr
+    listed = {line.split()[0]: line.split(None, 1)[1] for line in result.stdout.split("solvers:\n", 1)[1].splitlines()}
+    expected = {spec.name: spec.description for spec in registry.SOLVERS.specs()}
+    assert listed == expected and {"nash", "mmd", "mpo", "psro", "social_choice"} <= set(listed)
+
+
+@pytest.mark.parametrize("args", [["solve", "nash", "--help"], ["solve", "--help", "nash"]])
+def test_solve_solver_help_shows_the_solvers_own_options(args):
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: aligngames solve nash")
+    assert "--payoffs TOURNAMENT_RUN_DIR" in result.stdout and "--out OUT" in result.stdout
+    assert registry.SOLVERS.spec("nash").description in result.stdout
+
+
+def test_every_solve_module_follows_the_convention():
+    """aligngames/cli/solve/NAME.py is registered as solver NAME; its docstring's first line is the registered
+    description; it defines add_arguments(parser) and run(args)."""
+    folder = ROOT / "aligngames" / "cli" / "solve"
+    names = sorted(path.stem for path in folder.glob("*.py") if path.stem != "__init__")
+    assert names == sorted(registry.SOLVERS.names())  # every solve command is one module here
+    for name in names:
+        spec = registry.SOLVERS.spec(name)
+        assert spec.entry_point == f"aligngames.cli.solve.{name}"
+        module, parser = solve_parser(name)
+        assert module.__doc__.split("\n", 1)[0] == spec.description, name
+        assert callable(module.run) and parser.format_help().startswith(f"usage: aligngames solve {name}")
+
+
+def test_trust_remote_code_in_a_config_needs_the_command_line_flag(tmp_path):
+    config = tmp_path / "remote.yaml"
+    config.write_text(yaml.safe_dump({
+        "env": "red_team_v0", "env_kwargs": {"judge": "hf_harm",
+                                             "judge_kwargs": {"path": str(tmp_path / "nothing"), "trust_remote_code": True}},
+        "agents": {"red": {"type": "red_teamer"}, "blue": {"type": "refusing_blue"}}, "episodes": 1}))
+    refused = run_cli("tournament", str(config), "--out", str(tmp_path / "run"), "--quiet")
+    assert refused.returncode == 2
+    assert "trust_remote_code=True runs code shipped with the model" in refused.stderr
+    assert "--trust-remote-code" in refused.stderr
+    allowed = run_cli("--trust-remote-code", "tournament", str(config), "--out", str(tmp_path / "run"), "--quiet")
+    assert "runs code shipped" not in allowed.stderr  # past the gate: now it fails on the missing model folder
+    assert allowed.returncode != 0 and "does not exist" in allowed.stderr
+
+
+def test_global_flags_work_before_or_after_the_command(tmp_path):
+    assert run_cli("list", "-v").returncode == 0
+    assert run_cli("-v", "list").returncode == 0
+    solved = run_cli("solve", "nash", "--env", "preference_game_v0", "-e", "mode=tabular", "-e", "scenario=food",
+                     "--out", str(tmp_path / "nash"), "-v")
+    assert solved.returncode == 0, solved.stderr
+    assert (tmp_path / "nash" / "solution.json").exists()

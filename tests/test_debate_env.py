@@ -227,3 +227,14 @@ def test_golden_sparse_evidence_debate():
     env = aligngames.make("debate_v0", mode="tabular", render_mode="ansi")
     players = {"debater_a": GreedyRevealer(), "debater_b": GreedyRevealer()}
     check_golden("debate_sparse_tabular.txt", play_and_transcribe(env, players, seed=4))
+
+
+def test_sparse_debate_masks_revealed_features_in_the_observation():
+    env = aligngames.make("debate_v0", mode="tabular", weights=[1, 1, 1], budget=2)
+    env.reset(seed=0)
+    assert env.observe("debater_a")["action_mask"].tolist() == [1, 1, 1]
+    assert env.observe("debater_b")["action_mask"].tolist() == [0, 0, 0]  # not its turn
+    env.step(np.int64(1))
+    assert env.observe("debater_b")["action_mask"].tolist() == [1, 0, 1] == env.infos["debater_b"]["action_mask"].tolist()
+    with pytest.raises(ValueError, match=r"debater_b.*action 1 is masked out; legal actions are \[0, 2\]"):
+        env.step(1)

@@ -10,9 +10,9 @@ import pytest
 from scipy.optimize import minimize
 
 import aligngames
+from aligngames.agent import AgentSpec
 from aligngames.agents.debate import GreedyRevealer
 from aligngames.envs.debate.sparse import posterior_positive
-from aligngames.play.tournament import AgentSpec
 from aligngames.solvers.evaluation.debate_eval import (
     DebateEvalConfig,
     evaluate,

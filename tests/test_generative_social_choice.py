@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from aligngames.agents.base import Agent
+from aligngames.agent import Agent
 from aligngames.agents.basic import ScriptedAgent
 from aligngames.solvers.social_choice import generative as gsc
 

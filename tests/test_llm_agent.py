@@ -10,7 +10,7 @@ import torch
 from gymnasium import spaces
 
 import aligngames
-from aligngames.agents.base import Turn
+from aligngames.agent import Turn
 from aligngames.agents.basic import ConstantAgent
 from aligngames.agents.llm import GenerationConfig, LLMAgent, load_model, sequence_logprobs
 from aligngames.agents.llm import lora as lora_module

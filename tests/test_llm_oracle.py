@@ -10,9 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from aligngames.play.tournament import AgentSpec
+from aligngames.agent import AgentSpec
 from aligngames.solvers.population import psro
 from aligngames.solvers.training.llm_oracle import OracleSettings, PolicyGradientOracle
+from aligngames.solvers.training.settings import (
+    GenerationSettings,
+    LoRASettings,
+    ModelSettings,
+    TrainerSettings,
+)
 
 # shared fixtures and helpers of the training tests (tests/_training.py)
 LowercaseJudge = _training.LowercaseJudge
@@ -27,8 +33,9 @@ def test_best_response_learns_against_the_mixture_and_is_deterministic(tiny_mode
 
     from aligngames.agents.llm import load_model, next_token_logprobs
 
-    settings = OracleSettings(model=tiny_model, lora_rank=4, steps=25, episodes_per_step=4, group_size=4,
-                              learning_rate=0.01, max_new_tokens=1, micro_batch_size=16, reference_kl=0.0)
+    settings = OracleSettings(model=ModelSettings(tiny_model), lora=LoRASettings(rank=4), steps=25, episodes_per_step=4,
+                              group_size=4, trainer=TrainerSettings(learning_rate=0.01, micro_batch_size=16),
+                              generation=GenerationSettings(max_new_tokens=1), reference_kl=0.0)
     env_kwargs = {"mode": "language", "judge": LowercaseJudge(), "max_answer_length": 40}
     mixtures = {"player_0": [(AgentSpec("template", {"style": "concise"}), 1.0)], "player_1": TEMPLATES}
     name, spec = PolicyGradientOracle("preference_game_v0", env_kwargs, settings, tmp_path / "a").best_response("player_0", mixtures)
@@ -58,8 +65,9 @@ def test_best_response_learns_against_the_mixture_and_is_deterministic(tiny_mode
 def test_psro_with_the_llm_oracle_resumes_after_a_kill(tiny_model, tmp_path):
     """PSRO on the language preference game with LoRA best responses for both seats; a run killed in
     its second oracle call and resumed ends with the same populations, meta-games and adapters."""
-    settings = OracleSettings(model=tiny_model, lora_rank=4, steps=2, episodes_per_step=2, group_size=2,
-                              learning_rate=0.01, max_new_tokens=4)
+    settings = OracleSettings(model=ModelSettings(tiny_model), lora=LoRASettings(rank=4), steps=2, episodes_per_step=2,
+                              group_size=2, trainer=TrainerSettings(learning_rate=0.01),
+                              generation=GenerationSettings(max_new_tokens=4))
     env_kwargs = {"mode": "language", "max_answer_length": 40}
     config = psro.PSROConfig("preference_game_v0", env_kwargs,
                              {"player_0": AgentSpec("template", {"style": "concise"}),
@@ -94,18 +102,18 @@ def test_grts_with_llm_best_responses(tiny_model, tmp_path):
     """GRTS on red_team_v0 with the LLM oracle: a red and a blue LoRA adapter join the populations, red's
     training reward carries the diversity bonus, and the run folder has GRTS's outputs; a rerun resumes."""
     from aligngames.config import from_mapping
-    from aligngames.solvers.population import grts
+    from aligngames.solvers.training import llm_grts
 
-    config = from_mapping(grts.GRTSConfig, {
+    config = from_mapping(llm_grts.LLMGRTSConfig, {
         "env_kwargs": {"rounds": 2, "benign_rate": 0.25, "helpfulness_weight": 1.0, "helpfulness_zero_sum": True,
                        "judge": "pattern_harm"},
         "themes": ["weapons"], "methods": ["direct", "role_play"], "guard_sets": [["keywords"]],
-        "diversity_weight": 0.5, "oracle": "llm",
-        "llm": {"model": tiny_model, "lora_rank": 4, "steps": 1, "episodes_per_step": 1, "group_size": 2,
-                "max_new_tokens": 8, "learning_rate": 0.01},
+        "diversity_weight": 0.5,
+        "llm": {"model": {"name": tiny_model}, "lora": {"rank": 4}, "steps": 1, "episodes_per_step": 1,
+                "group_size": 2, "generation": {"max_new_tokens": 8}, "trainer": {"learning_rate": 0.01}},
         "settings": {"iterations": 1, "meta_solver": "nash", "episodes": 2, "seed": 0},
     }, "test")
-    summary = grts.run(config, tmp_path)
+    summary = llm_grts.run(config, tmp_path)
     state = json.loads((tmp_path / "checkpoint.json").read_text())
     trained = {name: data for name, data in state["agents"].items() if data["type"] == "llm"}
     assert sorted(trained) == ["blue.llm1", "red_0.llm1"]
@@ -119,7 +127,7 @@ def test_grts_with_llm_best_responses(tiny_model, tmp_path):
     for name in ("grts.json", "attack_success.json", "meta_game.json", "diversity.json", "tournament/payoffs.json"):
         assert (tmp_path / name).is_file(), name
     assert len(summary["red_population_diversity"]) == 2
-    assert grts.run(config, tmp_path) == summary  # resumed: nothing left to train
+    assert llm_grts.run(config, tmp_path) == summary  # resumed: nothing left to train
 
 
 def test_psro_cli_with_the_llm_oracle(tiny_model, tmp_path):
@@ -128,8 +136,8 @@ def test_psro_cli_with_the_llm_oracle(tiny_model, tmp_path):
     arguments = ["solve", "psro", "--env", "preference_game_v0", "-e", "mode=language", "-e", "max_answer_length=40",
                  "--initial", "player_0=template:style=concise", "--initial", "player_1=template:style=evasive",
                  "--iterations", "1", "--episodes", "2", "--out", str(tmp_path / "run")]
-    llm = ["--oracle", "llm", "--model", tiny_model, "--lora-rank", "4", "--steps", "1", "--episodes-per-step", "1",
-           "--group-size", "2", "--max-new-tokens", "4"]
+    llm = ["--oracle", "llm", "--model.name", tiny_model, "--lora.rank", "4", "--steps", "1", "--episodes-per-step", "1",
+           "--group-size", "2", "--generation.max-new-tokens", "4"]
     assert main([*arguments, *llm]) == 0
     state = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
     assert [data["type"] for data in state["agents"].values()].count("llm") == 2

@@ -26,13 +26,13 @@ from aligngames.solvers.training.policy_gradient import (
     PolicyRef,
     RegularizerWeights,
     Rollouts,
-    TrainerSettings,
     group_advantages,
     kl_estimate,
     learning_rate,
     policy_gradient_loss,
 )
-from aligngames.solvers.training.preference_training import regularizer_weights
+from aligngames.solvers.training.preference_training.policy import regularizer_weights
+from aligngames.solvers.training.settings import TrainerSettings
 
 # shared fixtures and helpers of the training tests (tests/_training.py)
 one_thread = _training.one_thread
@@ -180,8 +180,8 @@ def _trainer(micro_batch_size: int, epochs: int = 2, seed: int = 3):
     lora.add_adapter(handle, "policy", rank=4, seed=1, init="random")
     lora.add_adapter(handle, "magnet", rank=4, seed=2, init="random")
     settings = TrainerSettings(learning_rate=0.05, epochs=epochs, micro_batch_size=micro_batch_size,
-                               schedule="linear", warmup_steps=1, total_updates=6)
-    return handle, PolicyGradientTrainer(PolicyRef(handle, "policy"), settings)
+                               schedule="linear", warmup_steps=1)
+    return handle, PolicyGradientTrainer(PolicyRef(handle, "policy"), settings, total_updates=6)
 
 
 def _rollouts(handle) -> Rollouts:

@@ -18,17 +18,21 @@ import aligngames
 from aligngames.judges import MatrixJudge
 from aligngames.solvers.equilibrium import mpo
 from aligngames.solvers.equilibrium.games import skew_symmetric_matrix
-from aligngames.solvers.training.preference_training import (
-    CheckpointedTabularPolicy,
+from aligngames.solvers.training.preference_training.config import (
     IterationSchedule,
-    LanguagePolicy,
     LanguagePreferenceConfig,
     iteration_schedule,
-    mixture_handle,
-    opponent_rewards,
-    run,
-    self_play_rewards,
-    train_policy,
+)
+from aligngames.solvers.training.preference_training.loop import CheckpointedTabularPolicy, train_policy
+from aligngames.solvers.training.preference_training.mixture import mixture_handle
+from aligngames.solvers.training.preference_training.policy import LanguagePolicy
+from aligngames.solvers.training.preference_training.rewards import opponent_rewards, self_play_rewards
+from aligngames.solvers.training.preference_training.run_folder import run
+from aligngames.solvers.training.settings import (
+    GenerationSettings,
+    LoRASettings,
+    ModelSettings,
+    TrainerSettings,
 )
 
 # shared fixtures and helpers of the training tests (tests/_training.py)
@@ -39,10 +43,13 @@ tiny_model = _training.tiny_model
 TIMING_KEYS = {"seconds", "sampling_seconds", "training_tokens_per_second"}
 
 
-def tiny_config(model: str, **overrides) -> LanguagePreferenceConfig:
-    settings = dict(model=model, inner_steps=2, outer_steps=2, prompts_per_step=2, samples_per_prompt=3,
-                    max_new_tokens=6, eval_episodes=4, micro_batch_size=4, learning_rate=0.01, lora_rank=4)
-    return LanguagePreferenceConfig(**{**settings, **overrides})
+def tiny_config(model: str, *, lora_rank: int = 4, max_new_tokens: int = 6, micro_batch_size: int = 4,
+                learning_rate: float = 0.01, epochs: int = 2, **overrides) -> LanguagePreferenceConfig:
+    settings = dict(inner_steps=2, outer_steps=2, prompts_per_step=2, samples_per_prompt=3, eval_episodes=4)
+    return LanguagePreferenceConfig(
+        **{**settings, **overrides}, model=ModelSettings(model), lora=LoRASettings(rank=lora_rank),
+        trainer=TrainerSettings(learning_rate=learning_rate, epochs=epochs, micro_batch_size=micro_batch_size),
+        generation=GenerationSettings(max_new_tokens=max_new_tokens))
 
 
 # --- the driver with a tabular policy ----------------------------------------------------------------------
@@ -165,15 +172,16 @@ def test_a_stopped_run_resumes_exactly(tiny_model, tmp_path, algorithm, lora_ran
 
 
 def test_cli_writes_a_run_folder_whose_policy_plays(tiny_model, tmp_path):
+    from aligngames.agent import AgentSpec
     from aligngames.cli import main
     from aligngames.play.rollout import play_episodes
-    from aligngames.play.tournament import AgentSpec
 
     out = tmp_path / "spo"
     code = main(["solve", "mpo", "--env", "preference_game_v0", "-e", "mode=language", "-e", "max_answer_length=40",
-                 "--out", str(out), "--model", tiny_model, "--baseline", "spo", "--inner-steps", "2", "--outer-steps", "1",
-                 "--prompts-per-step", "2", "--samples-per-prompt", "2", "--max-new-tokens", "5", "--eval-episodes", "3",
-                 "--lora-rank", "4", "--learning-rate", "0.01"])
+                 "--out", str(out), "--model.name", tiny_model, "--baseline", "spo", "--inner-steps", "2",
+                 "--outer-steps", "1", "--prompts-per-step", "2", "--samples-per-prompt", "2",
+                 "--generation.max-new-tokens", "5", "--eval-episodes", "3", "--lora.rank", "4",
+                 "--trainer.learning-rate", "0.01"])
     assert code == 0
     assert {"config.yaml", "manifest.json", "metrics.jsonl", "summary.json", "win_rate.png", "training.png",
             "checkpoints", "adapters"} <= {p.name for p in out.iterdir()}
@@ -191,7 +199,7 @@ def test_cli_writes_a_run_folder_whose_policy_plays(tiny_model, tmp_path):
     assert set(episode.returns) == {"player_0", "player_1"}
     # settings that only train language models are refused in tabular mode
     assert main(["solve", "mpo", "--env", "preference_game_v0", "-e", "mode=tabular", "--out", str(tmp_path / "t"),
-                 "--lora-rank", "4"]) == 2
+                 "--lora.rank", "4"]) == 2
 
 
 def test_data_parallel_training_with_torchrun_matches_one_process(tiny_model, tmp_path):
@@ -200,9 +208,9 @@ def test_data_parallel_training_with_torchrun_matches_one_process(tiny_model, tm
     from safetensors.torch import load_file
 
     arguments = ["solve", "mpo", "--env", "preference_game_v0", "-e", "mode=language", "-e", "max_answer_length=40",
-                 "--model", tiny_model, "--inner-steps", "2", "--outer-steps", "1", "--prompts-per-step", "2",
-                 "--samples-per-prompt", "2", "--max-new-tokens", "4", "--eval-episodes", "2", "--lora-rank", "4",
-                 "--learning-rate", "0.01", "--micro-batch-size", "4"]
+                 "--model.name", tiny_model, "--inner-steps", "2", "--outer-steps", "1", "--prompts-per-step", "2",
+                 "--samples-per-prompt", "2", "--generation.max-new-tokens", "4", "--eval-episodes", "2",
+                 "--lora.rank", "4", "--trainer.learning-rate", "0.01", "--trainer.micro-batch-size", "4"]
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     for name, launcher in (("one", []), ("two", ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"])):
         command = [sys.executable, *launcher, "-m", "aligngames.cli", *arguments, "--out", str(tmp_path / name)]
@@ -215,12 +223,25 @@ def test_data_parallel_training_with_torchrun_matches_one_process(tiny_model, tm
     assert any(not torch.equal(value, torch.zeros_like(value)) for key, value in one.items() if "lora_B" in key)
 
 
+def test_a_run_folder_with_the_old_flat_settings_is_refused_with_why(tmp_path):
+    """Run folders written before the settings were nested (lora_rank, learning_rate, ...) cannot resume."""
+    import yaml
+
+    from aligngames.config import ConfigError
+
+    stored = {"solver": "mpo", "env": "preference_game_v0", "env_kwargs": {"mode": "language"},
+              "settings": {"algorithm": "mpo", "model": "embedded", "lora_rank": 8, "learning_rate": 1e-4}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(stored))
+    with pytest.raises(ConfigError, match="older aligngames .*lora_rank -> lora.rank.*learning_rate -> trainer.learning_rate"):
+        run(LanguagePreferenceConfig(), "preference_game_v0", {"mode": "language"}, tmp_path)
+
+
 def test_config_checks():
     with pytest.raises(ValueError, match="eta \\* alpha <= 1"):
         LanguagePreferenceConfig(algorithm="nash_md", alpha=0.6, eta=2.0)
     with pytest.raises(ValueError, match="algorithm"):
         LanguagePreferenceConfig(algorithm="ppo")
     with pytest.raises(ValueError, match="vLLM"):
-        LanguagePreferenceConfig(generation_backend="vllm", lora_rank=0)
+        LanguagePreferenceConfig(generation=GenerationSettings(backend="vllm"), lora=LoRASettings(rank=0))
     assert iteration_schedule(LanguagePreferenceConfig(algorithm="spo", inner_steps=3, outer_steps=4)) == \
         IterationSchedule(0.1, 1.0, 12, 1, 3)

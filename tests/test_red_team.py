@@ -460,6 +460,37 @@ def test_tabular_benign_rounds_and_several_reds_match_the_normal_form_in_expecta
     np.testing.assert_allclose(difference, 3 * 0.25 * 1.0)
 
 
+def test_tabular_parallel_form_plays_like_the_aec_env():
+    kwargs = {"mode": "tabular", "num_red": 2, "rounds": 4, "benign_rate": 0.3, "helpfulness_weight": 1.0,
+              "themes": ["weapons", "fraud"], "methods": ["direct", "escalation"]}
+    moves = {"red_0": [3, 1], "red_1": [2, 0], "blue": [4, 1, 0, 3]}  # red_0 attacks in rounds 1 and 3, red_1 in 2 and 4
+    aec = aligngames.make("red_team_v0", **kwargs)
+    aec.reset(seed=11)
+    for agent in aec.agent_iter():
+        _, _, termination, truncation, _ = aec.last()
+        aec.step(None if termination or truncation else moves[agent].pop(0))
+    aec_record = aec.unwrapped.record()
+
+    parallel = aligngames.make_parallel("red_team_v0", **kwargs)
+    assert parallel.game_info.dynamics is Dynamics.SIMULTANEOUS
+    np.testing.assert_allclose(parallel.matrix_game().payoffs, aec.unwrapped.matrix_game().payoffs)
+    parallel.reset(seed=11)
+    moves = {"red_0": [3, 1], "red_1": [2, 0], "blue": [4, 1, 0, 3]}
+    while parallel.agents:
+        attacker = parallel.rules.attacker(len(parallel.rules.history))
+        idle = next(red for red in ("red_0", "red_1") if red != attacker)
+        # the red whose round it is not sends an action too (PettingZoo's Parallel API); it is not used
+        parallel.step({attacker: moves[attacker].pop(0), idle: 7, "blue": moves["blue"].pop(0)})
+    assert parallel.record() == aec_record
+    assert [r["attacker"] for r in aec_record["rounds"]] == ["red_0", "red_1", "red_0", "red_1"]
+
+
+def test_red_team_parallel_form_is_tabular_only():
+    with pytest.raises(ValueError, match=r"red_team_v0 has no Parallel form with these settings: RedTeamRules is a "
+                                         r"sequential game"):
+        aligngames.make_parallel("red_team_v0", judge="pattern_harm")
+
+
 def test_tabular_custom_table_and_errors():
     table = np.array([[0.9, 0.1], [0.2, 0.8]])
     env = aligngames.make("red_team_v0", mode="tabular", themes=["fraud"], methods=["direct", "authority"],

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import aligngames
-from aligngames.play.tournament import AgentSpec
+from aligngames.agent import AgentSpec
 from aligngames.solvers.equilibrium.nash import solve_zero_sum
 from aligngames.solvers.population import grts, psro
 

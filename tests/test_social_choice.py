@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -268,3 +269,69 @@ def test_maximal_lottery_agrees_with_the_nash_lp_of_the_margin_game():
         rankings = [list(rng.permutation(num_candidates)) for _ in range(int(rng.integers(1, 6)) * 2 + 1)]
         election = sc.as_election(rankings)
         np.testing.assert_allclose(sc.maximal_lottery(election), nash.maximal_lottery(election.margins), atol=1e-7)
+
+
+# --- fractional weights: ties that are exact in rational arithmetic stay ties ---------------------
+
+# 0.1: 0>1>2, 0.2: 0>2>1, 0.3: 1>0>2. Margins by hand: M01 = 0.1 + 0.2 - 0.3 = 0 (a tie that floats
+# miss: 0.1 + 0.2 > 0.3), M02 = 0.6, M12 = 0.1 - 0.2 + 0.3 = 0.2.
+FRACTIONAL = ([[0, 1, 2], [0, 2, 1], [1, 0, 2]], [0.1, 0.2, 0.3])
+
+
+def test_fractional_counts_are_read_as_the_decimals_written():
+    assert sc.exact_counts([0.1, 0.2, 0.3], 3) == (Fraction(1, 10), Fraction(1, 5), Fraction(3, 10))
+    assert sc.exact_counts([Fraction(1, 3), 2, np.int64(4), np.float64(0.25)], 4) == (
+        Fraction(1, 3), Fraction(2), Fraction(4), Fraction(1, 4))
+    election = sc.Election.from_rankings(*FRACTIONAL)
+    assert election.exact_margins.tolist() == [[0, 0, Fraction(3, 5)], [0, 0, Fraction(1, 5)],
+                                               [Fraction(-3, 5), Fraction(-1, 5), 0]]
+    assert election.exact_total_weight == Fraction(3, 5)
+    np.testing.assert_array_equal(sc.margin_matrix(*FRACTIONAL), [[0, 0, 0.6], [0, 0, 0.2], [-0.6, -0.2, 0]])
+
+
+def test_every_rule_keeps_exact_fractional_ties():
+    # 0 and 1 tie pairwise and both beat 2: every margin rule ties them. Plurality: first places 0.1 + 0.2 = 0.3
+    # for 0 and 0.3 for 1. Instant runoff: 2 has no first place and goes; 0 and 1 then tie at 0.3 of 0.6,
+    # no majority, so both win. Kemeny-Young: 0>1>2 and 1>0>2 both score 0 + 0.6 + 0.2.
+    for rule in ("copeland", "minimax", "ranked_pairs", "schulze", "kemeny_young", "plurality", "instant_runoff"):
+        assert sc.winners(rule, *FRACTIONAL) == frozenset({0, 1}), rule
+    # Borda: 0 gets 2(0.1) + 2(0.2) + 0.3 = 0.9, 1 gets 0.1 + 2(0.3) = 0.7: no tie
+    assert sc.borda(*FRACTIONAL) == frozenset({0})
+    np.testing.assert_allclose(sc.borda_scores(*FRACTIONAL), [0.9, 0.7, 0.2])
+    assert sc.social_ranking("copeland", *FRACTIONAL) == (frozenset({0, 1}), frozenset({2}))
+    assert sc.social_ranking("minimax", *FRACTIONAL) == (frozenset({0, 1}), frozenset({2}))
+    # Borda ties: 0.1 and 0.2 of 0>1>2 against 0.3 of 1>0>2 give 0 and 1 both 0.9
+    borda_tie = ([[0, 1, 2], [0, 1, 2], [1, 0, 2]], [0.1, 0.2, 0.3])
+    assert sc.borda(*borda_tie) == frozenset({0, 1})
+    assert sc.social_ranking("borda", *borda_tie) == (frozenset({0, 1}), frozenset({2}))
+    # instant runoff: first places 2: 0.1 + 0.2, 3: 0.3, of 0.6; 0 and 1 (none) go, then 2 and 3 tie: both win
+    assert sc.instant_runoff([[2, 1, 0, 3], [2, 1, 3, 0], [3, 2, 0, 1]], [0.1, 0.2, 0.3]) == frozenset({2, 3})
+    # the same elections with integer weights (x10) elect the same candidates
+    for rule in sc.WINNER_RULES:
+        assert sc.winners(rule, FRACTIONAL[0], [1, 2, 3]) == sc.winners(rule, *FRACTIONAL), rule
+
+
+def test_kemeny_young_with_fractional_weights_matches_an_exact_enumeration():
+    rankings, counts = [[1, 3, 0, 2], [3, 2, 1, 0], [3, 2, 0, 1], [2, 0, 1, 3]], [0.6, 0.3, 0.1, 0.6]
+    margins = sc.Election.from_rankings(rankings, counts).exact_margins
+    scores = {order: sum(margins[a, b] for i, a in enumerate(order) for b in order[i + 1:])
+              for order in itertools.permutations(range(4))}
+    best = max(scores.values())
+    expected = frozenset(order[0] for order, score in scores.items() if score == best)
+    assert expected == frozenset({1, 2})  # floats elected {2} alone
+    assert sc.kemeny_young(rankings, counts) == expected
+
+
+def test_plurality_instant_runoff_and_borda_match_pref_voting_on_integer_counts():
+    from pref_voting import voting_methods
+    from pref_voting.profiles import Profile
+
+    rng = np.random.default_rng(4)
+    for _ in range(40):
+        size = int(rng.integers(3, 6))
+        rankings = [list(rng.permutation(size)) for _ in range(int(rng.integers(1, 7)))]
+        counts = [int(c) for c in rng.integers(1, 4, size=len(rankings))]
+        profile = Profile(rankings, rcounts=counts)
+        for ours, name in [(sc.plurality, "plurality"), (sc.instant_runoff, "instant_runoff"), (sc.borda, "borda"),
+                           (sc.kemeny_young, "kemeny_young")]:
+            assert ours(rankings, counts) == frozenset(int(c) for c in getattr(voting_methods, name)(profile)), name

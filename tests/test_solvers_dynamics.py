@@ -29,7 +29,8 @@ def logit_qre(payoffs: np.ndarray, alpha: float, row_magnet: np.ndarray, col_mag
 
     start = np.concatenate([row_magnet, col_magnet])
     solution = root(residual, start, tol=1e-14)
-    assert solution.success
+    # the finder's success flag depends on the CPU / BLAS build; the residual is what must be small
+    assert np.abs(residual(solution.x)).max() <= 1e-10
     return solution.x[:num_rows], solution.x[num_rows:]
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -163,3 +165,77 @@ def test_auto_method_uses_the_interior_point_on_large_games_and_checks_it():
     assert nash.exploitability(payoffs, auto.row, auto.col) <= nash.ACCEPTED_NASH_CONV * np.ptp(payoffs)
     with pytest.raises(ValueError, match=r"method must be one of \['auto', 'highs', 'interior_point'\]"):
         nash.solve_zero_sum(payoffs, method="simplex")
+
+
+# --- badly scaled games: HiGHS's 1e-7 tolerances are refined to NashConv <= 1e-9 x the payoff range ---
+
+def exact_two_row_value(payoffs: np.ndarray) -> Fraction:
+    """The value of a 2 x n game in rational arithmetic: the top of the lower envelope
+    ``max_p min_j p A[0, j] + (1 - p) A[1, j]``, attained at p = 0, p = 1 or where two lines cross."""
+    top, bottom = ([Fraction(float(a)) for a in row] for row in payoffs)
+    slopes = [t - b for t, b in zip(top, bottom)]
+    candidates = {Fraction(0), Fraction(1)}
+    for j, k in itertools.combinations(range(len(top)), 2):
+        if slopes[j] != slopes[k]:
+            p = (bottom[k] - bottom[j]) / (slopes[j] - slopes[k])
+            if 0 <= p <= 1:
+                candidates.add(p)
+    return max(min(b + p * s for b, s in zip(bottom, slopes)) for p in candidates)
+
+
+def badly_scaled_games(seed: int, count: int, low: int, high: int):
+    """Gaussian games whose rows and columns are scaled by 10^U(-6, 6) (entries span up to 1e24)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        num_rows, num_cols = (int(size) for size in rng.integers(low, high, 2))
+        payoffs = rng.standard_normal((num_rows, num_cols))
+        yield payoffs * 10.0 ** rng.uniform(-6, 6, (num_rows, 1)) * 10.0 ** rng.uniform(-6, 6, (1, num_cols))
+
+
+def test_badly_scaled_two_by_three_game_matches_nashpy_and_the_exact_value():
+    # HiGHS alone returned the pure profile (row 1, column 0), value -9.7e-05 and NashConv 1.2e-4 (7e-9 x range)
+    payoffs = np.array([[2.7e-05, -0.460427, -9180.52952], [-9.7e-05, 0.62654, 8255.11155]])
+    solution = nash.solve_zero_sum(payoffs)
+    assert nash.exploitability(payoffs, solution.row, solution.col) <= 1e-9 * np.ptp(payoffs)
+    np.testing.assert_allclose(solution.row, [0.47346189, 0.52653811], atol=1e-8)
+    assert solution.value == pytest.approx(float(exact_two_row_value(payoffs)), abs=1e-12)
+    assert solution.value == pytest.approx(-3.8290726e-05, rel=1e-7)
+    nashpy = pytest.importorskip("nashpy")
+    (row, col), = nashpy.Game(payoffs).support_enumeration()
+    np.testing.assert_allclose(solution.row, row, atol=1e-8)
+    assert solution.value == pytest.approx(row @ payoffs @ col, abs=1e-12)
+
+
+def test_columns_scaled_from_one_millionth_to_a_million():
+    # HiGHS alone: NashConv 0.50 on this game (range 2.7e6, so 1.8e-7 x range)
+    payoffs = np.random.default_rng(3).standard_normal((8, 7)) * 10.0 ** np.linspace(-6, 6, 7)
+    solution = nash.solve_zero_sum(payoffs)
+    assert nash.exploitability(payoffs, solution.row, solution.col) <= 1e-9 * np.ptp(payoffs)
+    transposed = nash.solve_zero_sum(-payoffs.T)  # the same game seen by the column player
+    assert transposed.value == pytest.approx(-solution.value, abs=2e-9 * np.ptp(payoffs))
+
+
+@pytest.mark.parametrize(("seed", "count", "low", "high"), [(0, 150, 2, 15), (1, 15, 15, 60)], ids=["small", "medium"])
+def test_badly_scaled_families_reach_the_accepted_nash_conv(seed, count, low, high):
+    for payoffs in badly_scaled_games(seed, count, low, high):
+        scale = np.ptp(payoffs)
+        solution = nash.solve_zero_sum(payoffs)
+        gap = nash.exploitability(payoffs, solution.row, solution.col)
+        assert gap <= nash.ACCEPTED_NASH_CONV * scale, payoffs.shape
+        # the value lies between the two players' guarantees, so it is within NashConv of the true value
+        assert (solution.row @ payoffs).min() - 1e-12 * scale <= solution.value <= (payoffs @ solution.col).max() + 1e-12 * scale
+        if payoffs.shape[0] == 2:
+            assert solution.value == pytest.approx(float(exact_two_row_value(payoffs)), abs=nash.ACCEPTED_NASH_CONV * scale)
+
+
+def test_an_answer_that_cannot_be_refined_is_an_error(monkeypatch):
+    # stand-in for a game HiGHS cannot resolve: every attempt returns the uniform profile
+    def uniform(shifted, tight):
+        yield np.full(shifted.shape[0], 1 / shifted.shape[0]), np.full(shifted.shape[1], 1 / shifted.shape[1])
+
+    monkeypatch.setattr(nash, "refined_solutions", uniform)
+    # uniform play: A y = (1/3, 1/3) and x^T A = (1/2, 1/2, 0), so NashConv = 1/3 - 0
+    payoffs = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    with pytest.raises(RuntimeError, match=r"did not reach the accepted accuracy on this 2x3 game: the best NashConv "
+                                           r"found is 0\.333, above 1e-09 x the payoff range"):
+        nash.solve_zero_sum(payoffs)

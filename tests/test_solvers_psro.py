@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
+from aligngames.agent import AgentSpec
 from aligngames.config import ConfigError
 from aligngames.game import Dynamics, GameInfo, MatrixGame, Utility
-from aligngames.play.tournament import AgentSpec
 from aligngames.solvers.equilibrium import nash
 from aligngames.solvers.population import psro
 

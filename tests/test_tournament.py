@@ -232,7 +232,7 @@ def test_report_tables_survive_agent_names_with_pipes_and_newlines(tmp_path):
     run = run_tournament(TournamentConfig.from_yaml(write_config(tmp_path, {**TABULAR, "agents": odd, "episodes": 2})),
                          tmp_path / "run", progress=False)
     tables, current = [], []
-    for line in (run / "report.md").read_text().splitlines() + [""]:
+    for line in [*(run / "report.md").read_text().splitlines(), ""]:
         if line.startswith("|"):
             current.append(line)
         elif current:

@@ -25,9 +25,11 @@ import gymnasium
 import torch
 from gymnasium import spaces
 
-from aligngames.agents.base import Agent, Turn
+from aligngames.agent import Agent, Turn
 from aligngames.agents.llm.generation import Completion, GenerationConfig, generate, sequence_logprobs
+from aligngames.agents.llm.lora import load_adapter
 from aligngames.agents.llm.models import EMBEDDED, LoadedModel, load_model
+from aligngames.agents.llm.vllm_backend import VLLMGenerator
 from aligngames.seeding import derive_seed
 from aligngames.text import sanitize
 
@@ -114,8 +116,6 @@ class LLMAgent(Agent):
         handle = load_model(name_or_path, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
         adapter_name = None
         if adapter is not None:
-            from aligngames.agents.llm.lora import load_adapter
-
             adapter_name = load_adapter(handle, adapter)
         return cls(handle, system_prompt=system_prompt, system_prompts=system_prompts, generation=generation,
                    adapter=adapter_name, max_batch_size=max_batch_size, backend=backend)
@@ -211,8 +211,6 @@ class LLMAgent(Agent):
     def _generate(self, prompts: list[str], seeds: list[int]) -> list[Completion]:
         if self.backend == "vllm":
             if self._vllm is None:
-                from aligngames.agents.llm.vllm_backend import VLLMGenerator
-
                 self._vllm = VLLMGenerator.for_model(self.handle)
             if self.adapter is not None:
                 raise ValueError("the vLLM backend here runs the base model only; use backend 'transformers' for adapters")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+from transformers import PreTrainedTokenizerFast
 
 from aligngames.agents.llm.models import LoadedModel, wrap_model
 
@@ -22,9 +24,6 @@ CHAT_TEMPLATE = (
 
 def tiny_tokenizer():
     """A byte-level ``PreTrainedTokenizerFast``: 256 byte tokens after the 3 special tokens."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
     byte_chars = pre_tokenizers.ByteLevel.alphabet()  # the 256 printable stand-ins for bytes
     vocab = {token: index for index, token in enumerate(SPECIAL_TOKENS)}
     for char in sorted(byte_chars):
@@ -42,9 +41,6 @@ def tiny_tokenizer():
 def word_tokenizer(words: list[str]):
     """A word-level ``PreTrainedTokenizerFast`` over ``words`` (token id = index; ``[PAD]`` and ``[UNK]``
     must be among them), splitting on white space and punctuation: for tiny classifiers in tests."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
     backend = Tokenizer(models.WordLevel({word: index for index, word in enumerate(words)}, unk_token="[UNK]"))
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
     return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]")

@@ -13,30 +13,35 @@ Agents on the command line are registry names with optional keyword arguments:
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import sys
+import types
 from collections.abc import Sequence
 
 from aligngames import registry
 from aligngames.config import ConfigError, parse_agent, parse_assignment
+from aligngames.play.report import write_report
+from aligngames.play.rollout import play_episodes
+from aligngames.play.tournament import TournamentConfig, run_tournament
+from aligngames.seeding import check_seed, derive_seed
+
+
+def _listing(title: str, entries) -> str:
+    """``title:`` and one ``name  description`` line per registry entry."""
+    lines = [f"  {spec.name:<24} {spec.description}" for spec in entries.specs()]
+    return "\n".join([f"{title}:", *(lines or ["  (none yet)"])])
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
     sections = [("envs", registry.ENVS), ("agents", registry.AGENTS), ("judges", registry.JUDGES),
                 ("solvers", registry.SOLVERS)]
     for title, entries in sections:
-        print(f"{title}:")
-        for spec in entries.specs():
-            print(f"  {spec.name:<24} {spec.description}")
-        if not entries.names():
-            print("  (none yet)")
+        print(_listing(title, entries))
     return 0
 
 
 def _cmd_play(args: argparse.Namespace) -> int:
-    from aligngames.play.rollout import play_episodes
-    from aligngames.seeding import check_seed, derive_seed
-
     seed = check_seed(args.seed, "--seed")
     env_kwargs = dict(parse_assignment(item, "--env-arg") for item in args.env_arg)
     probe = registry.make(args.env, **env_kwargs)
@@ -64,43 +69,71 @@ def _cmd_play(args: argparse.Namespace) -> int:
 
 
 def _cmd_tournament(args: argparse.Namespace) -> int:
-    from aligngames.play.tournament import TournamentConfig, run_tournament
-
     config = TournamentConfig.from_yaml(args.config, seed=args.seed, backend=args.backend)
     out = run_tournament(config, args.out, workers=args.workers, progress=not args.quiet)
     print(f"report: {out / 'report.md'}")
     return 0
 
 
-def _cmd_solve(args: argparse.Namespace) -> int:
-    """Hand the remaining arguments to the solver module's own parser.
+SOLVE_USAGE = "usage: aligngames solve SOLVER [solver options]   (aligngames solve SOLVER --help for its options)"
 
-    A solver module registered with ``register_solver`` defines ``add_arguments(parser)`` and
-    ``run_cli(args) -> int``.
+
+def solve_parser(solver: str, argv: Sequence[str] = ()) -> tuple[types.ModuleType, argparse.ArgumentParser]:
+    """The module of ``aligngames solve SOLVER`` and its parser.
+
+    A module whose flags depend on the game its arguments name (mpo: tabular or language mode, each with
+    its own defaults) defines ``add_arguments(parser, argv)`` and is given the command's arguments.
     """
-    module = registry.SOLVERS.spec(args.solver).load()
-    parser = argparse.ArgumentParser(prog=f"aligngames solve {args.solver}",
-                                     description=(module.__doc__ or "").strip().split("\n")[0])
-    module.add_arguments(parser)
-    return module.run_cli(parser.parse_args(args.solver_args))
+    spec = registry.SOLVERS.spec(solver)
+    module = spec.load()
+    parser = argparse.ArgumentParser(prog=f"aligngames solve {solver}", description=spec.description)
+    if "argv" in inspect.signature(module.add_arguments).parameters:
+        module.add_arguments(parser, argv=argv)
+    else:
+        module.add_arguments(parser)
+    return module, parser
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    """Hand the remaining arguments to the solve command's own parser; without a solver, list them.
+
+    A module registered with ``register_solver`` (see :mod:`aligngames.cli.solve`) defines
+    ``add_arguments(parser)`` and ``run(args) -> int``.
+    """
+    if args.solver is None:
+        print(f"{SOLVE_USAGE}\n\n{_listing('solvers', registry.SOLVERS)}")
+        return 0
+    solver_args = ["--help", *args.solver_args] if args.help else args.solver_args
+    module, parser = solve_parser(args.solver, solver_args)
+    return module.run(parser.parse_args(solver_args))
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from aligngames.play.report import write_report
-
     print(f"report: {write_report(args.run_dir)}")
     return 0
 
 
+GLOBAL_FLAGS = {"-v": "verbose", "--verbose": "verbose", "--trust-remote-code": "trust_remote_code"}
+
+
+def _common(in_subcommand: bool) -> argparse.ArgumentParser:
+    """The flags every command takes, before or after its name (``aligngames -v play ...`` = ``play -v``)."""
+    common = argparse.ArgumentParser(add_help=False)
+    default = argparse.SUPPRESS if in_subcommand else False  # a subcommand must not reset what the top level set
+    common.add_argument("-v", "--verbose", action="store_true", default=default, help="log progress details")
+    common.add_argument("--trust-remote-code", action="store_true", default=default,
+                        help="let configs and agent/judge arguments set trust_remote_code=True (runs code shipped with a model)")
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aligngames", description=__doc__.split("\n")[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser = argparse.ArgumentParser(prog="aligngames", description=__doc__.split("\n")[0], parents=[_common(False)])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    listing = commands.add_parser("list", help="list envs, agents, judges and solvers")
+    listing = commands.add_parser("list", parents=[_common(True)], help="list envs, agents, judges and solvers")
     listing.set_defaults(run=_cmd_list)
 
-    play = commands.add_parser("play", help="play one episode and print the transcript")
+    play = commands.add_parser("play", parents=[_common(True)], help="play one episode and print the transcript")
     play.add_argument("env", help="env name, e.g. preference_game_v0")
     play.add_argument("--agents", nargs="+", required=True, help="one agent per seat: NAME[:key=value,...]")
     play.add_argument("--seed", type=int, default=0)
@@ -108,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="env keyword argument (repeatable), e.g. -e mode=tabular -e scenario=food")
     play.set_defaults(run=_cmd_play)
 
-    tournament = commands.add_parser("tournament", help="play every pairing of an agent pool (resumable)")
+    tournament = commands.add_parser("tournament", parents=[_common(True)], help="play every pairing of an agent pool (resumable)")
     tournament.add_argument("config", help="tournament YAML, e.g. examples/preference_tournament.yaml")
     tournament.add_argument("--out", required=True, help="run folder (an existing one is resumed)")
     tournament.add_argument("--seed", type=int, default=None, help="override the config's seed")
@@ -119,12 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
     tournament.set_defaults(run=_cmd_tournament)
 
     solve = commands.add_parser("solve", help="run a solver: aligngames solve SOLVER --help for its options",
-                                add_help=False)
-    solve.add_argument("solver", help="solver name (aligngames list shows them)")
+                                add_help=False)  # --help after SOLVER belongs to the solver's parser
+    solve.add_argument("-h", "--help", action="store_true", help="list the solvers")
+    solve.add_argument("solver", nargs="?", help="solver name (without one: the list of solvers)")
     solve.add_argument("solver_args", nargs=argparse.REMAINDER, help="the solver's own options")
     solve.set_defaults(run=_cmd_solve)
 
-    report = commands.add_parser("report", help="re-draw the report of a run folder")
+    report = commands.add_parser("report", parents=[_common(True)], help="re-draw the report of a run folder")
     report.add_argument("run_dir")
     report.set_defaults(run=_cmd_report)
     return parser
@@ -132,10 +166,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "solve":  # the solver's own arguments may carry the global flags too
+        for flag in [a for a in args.solver_args if a in GLOBAL_FLAGS]:
+            setattr(args, GLOBAL_FLAGS[flag], True)
+        args.solver_args = [a for a in args.solver_args if a not in GLOBAL_FLAGS]
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.trust_remote_code:
+        registry.allow_remote_code()
     try:
         return args.run(args)
-    except (ConfigError, KeyError, ValueError, FileNotFoundError, TypeError) as error:
+    except KeyboardInterrupt:
+        print(f"aligngames {args.command}: interrupted; what was recorded is kept (rerun the same command on the "
+              f"same run folder to resume)", file=sys.stderr)
+        return 130
+    except (ConfigError, KeyError, ValueError, FileNotFoundError, TypeError, PermissionError) as error:
         if args.verbose:
             raise
         message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)

@@ -5,8 +5,10 @@
 - ``--env``: a registered env in its tabular form (``env.unwrapped.matrix_game()``), e.g.
   ``--env preference_game_v0 -e mode=tabular -e scenario=food``.
 - ``--payoffs``: the meta-game of a finished tournament run folder (its ``payoffs.json``).
-- solver settings: one flag per field of the solver's config dataclass (``--alpha 0.05``), or a
-  YAML file of them (``--config settings.yaml``; flags win).
+- solver settings: one flag per field of the solver's config dataclass (``--alpha 0.05``; a field of a
+  nested settings dataclass is a dotted flag, ``--trainer.learning-rate 5e-4``), or a YAML file of them
+  (``--config settings.yaml``, nested as ``trainer: {learning_rate: 5e-4}``; flags win). ``--help`` shows
+  each field's default in the config the command fills.
 
 The run folder::
 
@@ -32,12 +34,19 @@ from typing import Any
 import numpy as np
 
 from aligngames import registry
-from aligngames.config import ConfigError, from_mapping, load_yaml, to_mapping
+from aligngames.config import (
+    ConfigError,
+    field_default,
+    from_mapping,
+    load_yaml,
+    parse_assignment,
+    to_mapping,
+)
 from aligngames.game import MatrixGame, MetaGame
-from aligngames.runs import atomic_write_json, atomic_write_text
-
-#: Exploitability is drawn on a log scale; exact zeros are drawn at this floor.
-PLOT_FLOOR = 1e-16
+from aligngames.play.tournament import load_meta_game
+from aligngames.runs import RunFolder
+from aligngames.solvers.equilibrium.games import skew_symmetric_matrix, zero_sum_matrix
+from aligngames.solvers.equilibrium.results import plot_trace
 
 
 @dataclass(frozen=True)
@@ -83,45 +92,108 @@ def _field_help(config_class: type) -> dict[str, str]:
     return helps
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, config_class: type, *, exclude: tuple[str, ...] = (),
-                         title: str = "solver settings", config_flag: bool = True) -> None:
-    """One ``--flag`` per field of ``config_class`` (int, float, str, bool, or one of them or None), plus
-    ``--config YAML``; ``exclude`` skips fields whose flags another call adds."""
+@dataclass(frozen=True)
+class ConfigFlag:
+    """The command-line flag of one config field; a field of a nested settings dataclass has a dotted
+    path (``trainer.learning_rate`` -> ``--trainer.learning-rate``).
+
+    Attributes:
+        path: the field names from the config class down to the field.
+        kind: int, float, str or bool (what the flag parses).
+        default: the value the config takes when neither the flag nor ``--config`` sets it (``"required"``
+            for a field without one).
+        help: the field's line of its class's ``Attributes:`` docstring.
+    """
+
+    path: tuple[str, ...]
+    kind: type
+    default: Any
+    help: str
+
+    @property
+    def dest(self) -> str:
+        return ".".join(self.path)
+
+    @property
+    def flag(self) -> str:
+        return "--" + ".".join(name.replace("_", "-") for name in self.path)
+
+
+def _flag_kind(hint: Any) -> Any:
+    """``X`` for a field typed ``X`` or ``X | None``."""
+    optional = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(optional) == 1:
+        return optional[0]  # X | None: the flag gives an X (None is the default)
+    return hint
+
+
+def config_flags(config_class: type, *, exclude: tuple[str, ...] = (), defaults: Any = None,
+                 prefix: tuple[str, ...] = ()) -> list[ConfigFlag]:
+    """One :class:`ConfigFlag` per int, float, str or bool field of ``config_class`` (or ``X | None``), nested
+    settings dataclasses included with their own defaults in this config; richer fields (mappings, lists) are
+    YAML-only. ``exclude`` names top-level fields (or dotted paths) to leave out."""
     hints = typing.get_type_hints(config_class)
     helps = _field_help(config_class)
-    group = parser.add_argument_group(title)
-    if config_flag:
-        group.add_argument("--config", metavar="YAML", help="a YAML mapping of these settings (flags override it)")
+    flags: list[ConfigFlag] = []
     for field in dataclasses.fields(config_class):
-        if field.name in exclude:
+        path = (*prefix, field.name)
+        if ".".join(path) in exclude:
             continue
-        hint = hints[field.name]
-        optional = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(optional) == 1:
-            hint = optional[0]  # X | None: the flag gives an X (None is the default)
-        flag = "--" + field.name.replace("_", "-")
-        default = field.default if field.default is not dataclasses.MISSING else "required"
-        text = f"{helps.get(field.name, '')} (default: {default})"
-        if hint is bool:
-            group.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None, help=text)
-        elif hint in (int, float, str):
-            group.add_argument(flag, dest=field.name, type=hint, default=None, help=text)
-        # richer fields (mappings, lists) come from --config only
+        default = getattr(defaults, field.name) if defaults is not None else field_default(field)
+        kind = _flag_kind(hints[field.name])
+        if dataclasses.is_dataclass(kind):
+            flags += config_flags(kind, exclude=exclude, defaults=default, prefix=path)
+        elif kind in (bool, int, float, str):
+            flags.append(ConfigFlag(path, kind, "required" if default is dataclasses.MISSING else default,
+                                    helps.get(field.name, "")))
+    return flags
 
 
-def config_from_args(config_class: type, args: argparse.Namespace):
-    """The config dataclass from ``--config`` (if given) overridden by the flags that were set."""
-    data: dict[str, Any] = load_yaml(args.config) if getattr(args, "config", None) else {}
-    for field in dataclasses.fields(config_class):
-        value = getattr(args, field.name, None)
-        if value is not None:
-            data[field.name] = value
-    return from_mapping(config_class, data, args.config or "command line")
+def add_config_arguments(parser: argparse.ArgumentParser, config_class: type, *, exclude: tuple[str, ...] = (),
+                         title: str = "solver settings", config_flag: bool = True) -> None:
+    """One ``--flag`` per field of ``config_class`` (:func:`config_flags`), plus ``--config YAML``; ``exclude``
+    skips fields whose flags another call adds. The flags of a nested settings dataclass form their own group."""
+    field_helps = _field_help(config_class)
+    groups = {(): parser.add_argument_group(title)}
+    if config_flag:
+        groups[()].add_argument("--config", metavar="YAML", help="a YAML mapping of these settings (flags override it)")
+    for flag in config_flags(config_class, exclude=exclude):
+        nesting = flag.path[:-1]
+        if nesting not in groups:
+            groups[nesting] = parser.add_argument_group(f"{title}: {'.'.join(nesting)}", field_helps.get(nesting[0]))
+        text = f"{flag.help} (default: {flag.default})".replace("%", "%%")  # argparse %-formats help
+        if flag.kind is bool:
+            action = groups[nesting].add_argument(flag.flag, dest=flag.dest, action=argparse.BooleanOptionalAction,
+                                                  default=None, help=text)
+        else:
+            action = groups[nesting].add_argument(flag.flag, dest=flag.dest, type=flag.kind, default=None, help=text)
+        action.config_class = config_class  # which dataclass the flag fills (tests/test_cli_help.py reads it)
+
+
+def config_flags_given(config_class: type, args: argparse.Namespace, *, exclude: tuple[str, ...] = ()) -> list[str]:
+    """The dotted names of ``config_class``'s flags that were set on the command line."""
+    return [flag.dest for flag in config_flags(config_class, exclude=exclude) if getattr(args, flag.dest, None) is not None]
+
+
+def config_from_args(config_class: type, args: argparse.Namespace, *, config_file: bool = True):
+    """The config dataclass from ``--config`` (if given and ``config_file``) overridden by the flags that were set;
+    a nested field's flags and YAML mapping keep the rest of that field's defaults."""
+    path = getattr(args, "config", None) if config_file else None
+    data: dict[str, Any] = load_yaml(path) if path else {}
+    for flag in config_flags(config_class):
+        value = getattr(args, flag.dest, None)
+        if value is None:
+            continue
+        level = data
+        for name in flag.path[:-1]:
+            if not isinstance(level.get(name), dict):
+                level[name] = {}
+            level = level[name]
+        level[flag.path[-1]] = value
+    return from_mapping(config_class, data, path or "command line")
 
 
 def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    from aligngames.config import parse_assignment
-
     return dict(parse_assignment(item, "--env-arg") for item in args.env_arg)
 
 
@@ -130,8 +202,6 @@ def load_game(args: argparse.Namespace) -> GameSource:
     if args.payoffs:
         if args.env_arg:
             raise ConfigError("-e/--env-arg applies to --env, not to --payoffs")
-        from aligngames.play.tournament import load_meta_game
-
         return GameSource(load_meta_game(args.payoffs), {"payoffs": str(Path(args.payoffs).resolve())})
     kwargs = env_kwargs(args)
     env = registry.make(args.env, **kwargs)
@@ -154,22 +224,14 @@ def named(vector: np.ndarray, names: tuple[str, ...]) -> dict[str, float] | list
 def write_run(out: str | Path, solver: str, config: Any, source: GameSource, solution: dict[str, Any],
               trace: dict[str, list] | None, *, seed: int | None = None) -> Path:
     """Write ``config.yaml``, ``manifest.json``, ``solution.json`` and, with a trace, ``trace.json`` and the plot."""
-    import yaml
-
-    from aligngames.runs import build_manifest
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     resolved = {"solver": solver, "game": source.description, "settings": to_mapping(config)}
-    atomic_write_text(out / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
-    manifest = build_manifest(seed, extra={"solver": solver, "game": source.description,
-                                           "game_info": source.info.to_dict()})
-    atomic_write_json(out / "manifest.json", manifest)
-    atomic_write_json(out / "solution.json", {"solver": solver, **solution})
-    if trace is not None:
-        atomic_write_json(out / "trace.json", trace)
-        plot_trace(out / "exploitability.png", trace, title=f"{solver}: exploitability (NashConv)")
-    return out
+    manifest = {"solver": solver, "game": source.description, "game_info": source.info.to_dict()}
+    with RunFolder.open(out, command=f"solve {solver}", config=resolved, seed=seed, manifest=manifest) as run:
+        run.write_json("solution.json", {"solver": solver, **solution})
+        if trace is not None:
+            run.write_json("trace.json", trace)
+            plot_trace(run.file("exploitability.png"), trace, title=f"{solver}: exploitability (NashConv)")
+    return run.path
 
 
 def trace_of(last: np.ndarray, average: np.ndarray) -> dict[str, list]:
@@ -207,33 +269,6 @@ def write_symmetric_result(out, solver: str, config, source: GameSource, matrix,
     return path
 
 
-def plot_trace(path: Path, trace: dict[str, list], title: str) -> None:
-    """Exploitability per iteration, last iterate against average, on a log scale."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(6.5, 4.0))
-    x = trace["iteration"]
-    for key, label in (("exploitability", "last iterate"), ("average_exploitability", "average iterate"),
-                       ("nash_conv", "meta-strategy (full game)"), ("empirical_nash_conv", "meta-strategy (empirical game)")):
-        values = trace.get(key)
-        if values is None or all(v is None or np.isnan(v) for v in values):
-            continue
-        ys = [np.nan if v is None else max(float(v), PLOT_FLOOR) for v in values]
-        axes.plot(x, ys, label=label, marker="o" if len(x) <= 30 else None)
-    axes.set_yscale("log")
-    axes.set_xlabel("iteration")
-    axes.set_ylabel("exploitability (NashConv)")
-    axes.set_title(title)
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-
-
 def add_solver_arguments(parser: argparse.ArgumentParser, config_class: type) -> None:
     """The game source, ``--out`` and one flag per setting of ``config_class``."""
     add_game_arguments(parser)
@@ -243,8 +278,6 @@ def add_solver_arguments(parser: argparse.ArgumentParser, config_class: type) ->
 def run_matrix_solver(args: argparse.Namespace, solver: str, config_class: type, run: Callable) -> int:
     """``aligngames solve SOLVER`` for a two-player iterative solver: ``run(zero_sum_matrix, config)``
     returns a :class:`~aligngames.solvers.equilibrium.results.MatrixSolverResult`."""
-    from aligngames.solvers.equilibrium.games import zero_sum_matrix
-
     config = config_from_args(config_class, args)
     source = load_game(args)
     matrix = zero_sum_matrix(source.game, solver)
@@ -255,8 +288,6 @@ def run_matrix_solver(args: argparse.Namespace, solver: str, config_class: type,
 def run_symmetric_solver(args: argparse.Namespace, solver: str, config_class: type, run: Callable) -> int:
     """``aligngames solve SOLVER`` for a self-play solver: ``run(skew_symmetric_matrix, config)``
     returns a :class:`~aligngames.solvers.equilibrium.results.SymmetricSolverResult`."""
-    from aligngames.solvers.equilibrium.games import skew_symmetric_matrix
-
     config = config_from_args(config_class, args)
     source = load_game(args)
     matrix = skew_symmetric_matrix(source.game, solver)

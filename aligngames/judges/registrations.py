@@ -1,8 +1,4 @@
-"""The core preference judges.
-
-The registry calls :func:`register` through the ``aligngames.registrations`` entry point
-(``pyproject.toml``) the first time a name is looked up.
-"""
+"""The core preference judges."""
 
 from aligngames import registry
 

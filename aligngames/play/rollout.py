@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from aligngames.agent import Turn
+
 #: A guard against envs that never end; a real episode of any aligngames game is far shorter.
 MAX_TURNS = 100_000
 
@@ -71,8 +73,6 @@ def play_episodes(make_env: Callable[[], Any], seat_agents: Mapping[str, Any], s
     Returns:
         The episodes in the order of ``seeds``.
     """
-    from aligngames.agents.base import Turn
-
     envs = [make_env() for _ in seeds]
     for env, seed in zip(envs, seeds):
         env.reset(seed=int(seed))

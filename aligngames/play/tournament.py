@@ -28,17 +28,21 @@ import hashlib
 import itertools
 import json
 import logging
+import multiprocessing
 import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from aligngames import registry
+from aligngames.agent import AgentSpec
 from aligngames.config import ConfigError, from_mapping, load_yaml, to_mapping
-from aligngames.game import MetaGame
+from aligngames.game import Dynamics, GameInfo, MetaGame, Utility
 from aligngames.intervals import mean_and_ci95
 from aligngames.play.report import write_report
 from aligngames.play.rollout import play_episodes
@@ -52,22 +56,6 @@ PAYOFFS_FILE = "payoffs.json"
 BACKENDS = ("local", "ray")
 #: Config keys that choose where matches run, not what they compute: a run may resume with others.
 EXECUTION_KEYS = frozenset({"backend", "ray_address"})
-
-
-@dataclass(frozen=True)
-class AgentSpec:
-    """An agent in the pool.
-
-    Attributes:
-        type: a registered agent name (``aligngames list`` shows them).
-        kwargs: keyword arguments for the agent's constructor.
-    """
-
-    type: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-    def build(self):
-        return registry.make_agent(self.type, **self.kwargs)
 
 
 @dataclass(frozen=True)
@@ -253,8 +241,6 @@ def play_matches(config: TournamentConfig, todo: list[Match], *, workers: int = 
 def _play(config: TournamentConfig, todo: list[Match], workers: int, progress: bool,
           already: int) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Yield ``(matches.jsonl line, transcript lines)`` for each match of ``todo`` as it finishes."""
-    from tqdm.auto import tqdm
-
     bar = tqdm(total=already + len(todo), initial=already, unit="match", desc="tournament", disable=not progress)
     try:
         if config.backend == "ray":
@@ -271,9 +257,6 @@ def _play(config: TournamentConfig, todo: list[Match], workers: int, progress: b
 
 
 def _play_with_processes(config: TournamentConfig, todo: list[Match], workers: int):
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
     data = to_mapping(config)
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(_play_match_in_worker, data, match.index) for match in todo]
@@ -360,8 +343,6 @@ def meta_game_to_json(game: MetaGame) -> dict[str, Any]:
 
 def load_meta_game(run_dir: str | Path) -> MetaGame:
     """Read ``payoffs.json`` of a finished run as a :class:`MetaGame` (for solvers and reports)."""
-    from aligngames.game import Dynamics, GameInfo, Utility
-
     path = Path(run_dir) / PAYOFFS_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: the run has not finished (rerun the tournament to resume it)")

@@ -10,7 +10,8 @@ reward-learning-first baseline and human models are in :mod:`aligngames.solvers.
 Modes: ``tabular`` (``Discrete`` actions with action masks) and ``language`` (the robot writes
 ``"make_1"`` or ``"ask: Which pie would you like?"``; the human answers in free text).
 
-Observation: ``{"observation": features, "transcript": text}``; the features are
+Observation: ``{"observation": features, "transcript": text}``, plus ``"action_mask"`` (int8, one
+entry per action; zeros while the agent is not to act) in tabular mode; the features are
 ``[t, human present, robot has acted, one-hot state, answer counts per question]`` and for the
 human also ``[one-hot theta, one-hot pending question]``. The answer counts are a sufficient
 statistic of the robot's belief under any of the human models, so a tabular robot can act on the
@@ -31,7 +32,7 @@ Example::
         elif agent == "human":
             action = human.act(observation, agent, env.action_space(agent), info)
         else:
-            action = env.action_space(agent).sample(info["action_mask"])
+            action = env.action_space(agent).sample(observation["action_mask"])
         env.step(action)
 """
 

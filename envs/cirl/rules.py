@@ -5,7 +5,8 @@ time: the ``robot`` acts; if it asked a question and the human is present (``t >
 the ``human`` answers; then both get the step's shared reward and time advances. ``theta`` is drawn
 from the prior at reset (or fixed with ``theta=...``) and only the human sees it.
 
-Tabular mode: ``Discrete`` actions with action masks (``infos[agent]["action_mask"]``); an illegal
+Tabular mode: ``Discrete`` actions with action masks (:meth:`CirlRules.action_mask`; the env puts them
+in the observation and in ``infos[agent]["action_mask"]``); an illegal
 action raises ``ValueError``. Language mode: the robot writes a command, ``"make_1"`` or
 ``"ask: Which pie would you like?"`` (the command is a robot action name; ``wait`` means
 ``noop``); the human answers in free text, which the env passes to the robot without interpreting
@@ -29,6 +30,7 @@ import numpy as np
 from gymnasium import spaces
 
 from aligngames.envs.adapter import GameRules
+from aligngames.envs.cirl import render
 from aligngames.envs.cirl.scenarios import NOOP, AssistanceProblem
 from aligngames.game import Dynamics, GameInfo, Utility
 from aligngames.text import check_discrete_action, check_text_action, observation_space, sanitize, text_space
@@ -106,6 +108,7 @@ class CirlRules(GameRules):
             raise ValueError(f"max_message_length must be >= 1, got {max_message_length}")
         self.problem = problem
         self.mode = mode
+        self.has_action_masks = mode == "tabular"
         self.fixed_theta = theta
         self.max_message_length = max_message_length
         self.questions = tuple(a for a in range(len(problem.robot_actions)) if problem.is_question(a))
@@ -160,20 +163,19 @@ class CirlRules(GameRules):
     def human_available(self) -> bool:
         return self.time >= self.problem.feedback_time
 
-    def robot_mask(self) -> np.ndarray:
-        return self.problem.robot_legal[self.state].astype(np.int8)
-
-    def human_mask(self) -> np.ndarray:
-        if self.pending is None:
-            return np.zeros(len(self.problem.human_actions), dtype=np.int8)
-        return self.problem.answers[self.pending.action].astype(np.int8)
+    def action_mask(self, agent: str) -> np.ndarray:
+        """Tabular mode: the legal actions of ``agent`` now (zeros while it is not to act)."""
+        if agent not in self.acting_agents():
+            return np.zeros(self.action_spaces[agent].n, dtype=np.int8)
+        if agent == "robot":
+            return self.problem.robot_legal[self.state].astype(np.int8)
+        return self.problem.answers[self.pending.action].astype(np.int8)  # the legal answers to the question
 
     def check_action(self, agent: str, action: Any) -> Any:
         self.check_turn(agent)
         space = self.action_spaces[agent]
         if self.mode == "tabular":
-            mask = self.robot_mask() if agent == "robot" else self.human_mask()
-            index = check_discrete_action(action, space, agent, mask)
+            index = check_discrete_action(action, space, agent, self.action_mask(agent))
             if agent == "robot":
                 return Command(index, self.problem.robot_actions[index],
                                self.problem.question_text[index] if self.problem.question_text else "")
@@ -237,25 +239,21 @@ class CirlRules(GameRules):
         return np.concatenate(parts).astype(np.float32)
 
     def observe(self, agent: str) -> dict[str, Any]:
-        from aligngames.envs.cirl.render import transcript
-
-        return {"observation": self.features(agent), "transcript": sanitize(transcript(self, agent), self.transcript_length)}
+        return {"observation": self.features(agent),
+                "transcript": sanitize(render.transcript(self, agent), self.transcript_length)}
 
     def agent_info(self, agent: str) -> dict[str, Any]:
         if agent not in self.acting_agents():
             return {}
+        info: dict[str, Any] = {"action_mask": self.action_mask(agent)} if self.mode == "tabular" else {}
         if agent == "robot":
             # the answers so far, [question name, answer name or text]; the tabular counts say the same
-            answers = [[step["robot"], step["human"]] for step in self.steps if step["human"] is not None]
-            return {"action_mask": self.robot_mask(), "answers": answers} if self.mode == "tabular" else {"answers": answers}
+            info["answers"] = [[step["robot"], step["human"]] for step in self.steps if step["human"] is not None]
+            return info
         question = self.pending.action
-        info: dict[str, Any] = {
-            "answer_utility": self.problem.answer_utility[self.theta, question].tolist(),
-            "answer_mask": self.problem.answers[question].tolist(),
-            "human_actions": list(self.problem.human_actions),
-        }
-        if self.mode == "tabular":
-            info["action_mask"] = self.human_mask()
+        info.update(answer_utility=self.problem.answer_utility[self.theta, question].tolist(),
+                    answer_mask=self.problem.answers[question].tolist(),
+                    human_actions=list(self.problem.human_actions))
         return info
 
     # --- accounts -------------------------------------------------------------------------------
@@ -266,9 +264,7 @@ class CirlRules(GameRules):
         return float(sum(self.problem.discount ** step["time"] * step["reward"] for step in self.steps))
 
     def render_text(self) -> str:
-        from aligngames.envs.cirl.render import render_text
-
-        return render_text(self)
+        return render.render_text(self)
 
     def record(self) -> dict[str, Any]:
         return {

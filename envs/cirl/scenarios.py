@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -162,12 +162,10 @@ class AssistanceProblem:
     def with_settings(self, *, horizon: int | None = None, discount: float | None = None,
                       feedback_time: int | None = None, prior: Sequence[float] | None = None) -> AssistanceProblem:
         """A copy with some settings changed."""
-        import dataclasses
-
         changes = {key: value for key, value in (("horizon", horizon), ("discount", discount),
                                                  ("feedback_time", feedback_time), ("prior", prior))
                    if value is not None}
-        return dataclasses.replace(self, **changes)
+        return replace(self, **changes)
 
     def describe(self) -> dict:
         return {

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from aligngames.runs import atomic_write_text
+
 DEFAULT_SEED = 20240611
 DEFAULT_ENTITIES_PER_KIND = 15
 ITEMS_PATH = Path(__file__).with_name("items.json")
@@ -242,8 +244,6 @@ def main(argv: list[str] | None = None) -> int:
         same = Path(args.out).read_text(encoding="utf-8") == text
         sys.stderr.write(f"{args.out}: {'matches the generator' if same else 'DIFFERS from the generator'}\n")
         return 0 if same else 1
-    from aligngames.runs import atomic_write_text
-
     atomic_write_text(args.out, text)
     return 0
 

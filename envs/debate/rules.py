@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from aligngames.envs.adapter import GameRules
+from aligngames.envs.debate import render
 from aligngames.envs.debate.items import DebateItem
 from aligngames.envs.debate.judges import (
     POSITIONS,
@@ -34,6 +35,7 @@ from aligngames.envs.debate.judges import (
     DebateJudge,
     JudgeView,
     Verdict,
+    judge_prompt,
     parse_verdict,
 )
 from aligngames.envs.debate.quotes import mark_quotes
@@ -207,8 +209,6 @@ class DebateRules(GameRules):
 
     # --- observations ---------------------------------------------------------------------------
     def observe(self, agent: str) -> dict[str, Any]:
-        from aligngames.envs.debate.render import debater_prompt, judge_prompt, verdict_line
-
         position = self.position_of(agent)
         current_round = min(len(self.arguments) // max(len(self.speakers), 1) + 1, self.rounds)
         features = np.array([SEAT_CODES[agent], current_round, -1.0 if position is None else POSITIONS.index(position),
@@ -216,9 +216,9 @@ class DebateRules(GameRules):
         if agent == "judge":
             text = judge_prompt(self.judge_view())
             if self.verdict is not None:
-                text += "\n" + verdict_line(self)
+                text += "\n" + render.verdict_line(self)
         else:
-            text = debater_prompt(self, agent)
+            text = render.debater_prompt(self, agent)
         return {"observation": features, "transcript": sanitize(text, self.transcript_length)}
 
     def agent_info(self, agent: str) -> dict[str, Any]:
@@ -235,9 +235,7 @@ class DebateRules(GameRules):
         return info
 
     def render_text(self) -> str:
-        from aligngames.envs.debate.render import render_text
-
-        return render_text(self)
+        return render.render_text(self)
 
     def record(self) -> dict[str, Any]:
         verdict = None

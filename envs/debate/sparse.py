@@ -72,6 +72,7 @@ class SparseDebateRules(GameRules):
 
     game_info = GameInfo(2, Utility.ZERO_SUM, Dynamics.SEQUENTIAL)
     possible_agents = SEATS
+    has_action_masks = True  # a revealed feature cannot be revealed again
 
     def __init__(self, weights: Sequence[float] = DEFAULT_WEIGHTS, *, budget: int = DEFAULT_BUDGET,
                  feature_prior: float = 0.5) -> None:
@@ -120,14 +121,17 @@ class SparseDebateRules(GameRules):
             return ()
         return (SEATS[len(self.order) % 2],)
 
-    def action_mask(self) -> np.ndarray:
+    def action_mask(self, agent: str) -> np.ndarray:
+        """The features ``agent`` may reveal now: those not yet revealed (zeros while it is not to act)."""
+        if agent not in self.acting_agents():
+            return np.zeros(self.weights.size, dtype=np.int8)
         mask = np.ones(self.weights.size, dtype=np.int8)
         mask[list(self.revealed)] = 0
         return mask
 
     def check_action(self, agent: str, action: Any) -> int:
         self.check_turn(agent)
-        return check_discrete_action(action, self.action_spaces[agent], agent, self.action_mask())
+        return check_discrete_action(action, self.action_spaces[agent], agent, self.action_mask(agent))
 
     def apply(self, actions: Mapping[str, Any]) -> dict[str, float]:
         ((seat, feature),) = actions.items()
@@ -169,7 +173,7 @@ class SparseDebateRules(GameRules):
             return {"verdict": self.choice, "correct_position": self.correct_position,
                     "judge_correct": self.choice == self.correct_position}
         if agent in self.acting_agents():  # the rule w and the judge are common knowledge
-            return {"action_mask": self.action_mask(), "weights": self.weights.tolist()}
+            return {"action_mask": self.action_mask(agent), "weights": self.weights.tolist()}
         return {}
 
     def render_text(self) -> str:

@@ -37,6 +37,7 @@ import numpy as np
 from gymnasium import spaces
 
 from aligngames.envs.adapter import GameRules
+from aligngames.envs.moral_graph import render
 from aligngames.envs.moral_graph.graph import CHOICES, Vote, build_graph, rank_values, top_values
 from aligngames.envs.moral_graph.library import Context, Library
 from aligngames.game import Dynamics, GameInfo, Utility
@@ -214,6 +215,9 @@ class MoralGraphRules(GameRules):
             card = check_discrete_action(action["card"], space["card"], f"{agent} (card)")
             vote = check_discrete_action(action["vote"], space["vote"], f"{agent} (vote)")
             if self.stage == "articulate":
+                if card >= len(self.context.cards):  # contexts of a custom library may have fewer cards than max_cards
+                    raise ValueError(f"agent {agent!r}: context {self.context.id!r} has {len(self.context.cards)} "
+                                     f"cards; card {card} is out of range")
                 return CardChoice(self.context.cards[card], self.context.cards[card])
             return CHOICES[vote]
         text = check_text_action(action, space, agent)
@@ -275,10 +279,8 @@ class MoralGraphRules(GameRules):
         return np.array([self.context_index, stage, self.vote_round, card, source, target, last], dtype=np.float32)
 
     def observe(self, agent: str) -> dict[str, Any]:
-        from aligngames.envs.moral_graph.render import transcript
-
         return {"observation": self.features(agent),
-                "transcript": sanitize(transcript(self, agent), self.transcript_length)}
+                "transcript": sanitize(render.transcript(self, agent), self.transcript_length)}
 
     def agent_info(self, agent: str) -> dict[str, Any]:
         if self.is_terminal():
@@ -297,9 +299,7 @@ class MoralGraphRules(GameRules):
         return info
 
     def render_text(self) -> str:
-        from aligngames.envs.moral_graph.render import render_text
-
-        return render_text(self)
+        return render.render_text(self)
 
     def record(self) -> dict[str, Any]:
         finished = [_context_record(context, state, result)

@@ -17,6 +17,7 @@ from gymnasium import spaces
 
 from aligngames.datasets import preference_prompts
 from aligngames.envs.adapter import GameRules
+from aligngames.envs.preference_game import render
 from aligngames.envs.preference_game.scenarios import Scenario
 from aligngames.game import Dynamics, GameInfo, MatrixGame, Utility
 from aligngames.judges import MatrixJudge, PreferenceJudge
@@ -138,9 +139,7 @@ class PreferenceGameRules(GameRules):
         return {"preference": self.preference}
 
     def render_text(self) -> str:
-        from aligngames.envs.preference_game.render import render_text
-
-        return render_text(self)
+        return render.render_text(self)
 
     def record(self) -> dict[str, Any]:
         return {

@@ -13,7 +13,10 @@ See :mod:`aligngames.envs.red_team.rules`.
 
 Tabular mode (``mode="tabular"``): each round red picks a (theme, method) attack and blue a defence,
 simultaneously, with payoffs from a configurable table; ``env.unwrapped.matrix_game()`` is its exact
-normal form. See :mod:`aligngames.envs.red_team.tabular`.
+normal form. See :mod:`aligngames.envs.red_team.tabular`. Tabular mode also has a Parallel form,
+``parallel_env(mode="tabular")``, where the round's red agent and blue move in one ``step`` (the other
+reds send an action too, which is not used); language mode is sequential and has none. No tabular
+action is ever illegal: ``observation["action_mask"]`` is all ones.
 
 The attack catalog (16 themes, 8 methods, templates, benign prompts) is
 :mod:`aligngames.envs.red_team.catalog`; scripted red teamers and blue baselines are in
@@ -40,7 +43,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from pettingzoo.utils import wrappers
 
-from aligngames.envs.adapter import GameRules, RulesAECEnv
+from aligngames.envs.adapter import GameRules, RulesAECEnv, RulesParallelEnv
 from aligngames.envs.red_team.catalog import Catalog, load_catalog
 from aligngames.envs.red_team.judges import (
     EmbeddingHarmJudge,
@@ -56,6 +59,8 @@ from aligngames.envs.red_team.tabular import DEFENCES, TabularRedTeamRules
 from aligngames.judges import HarmJudge
 
 NAME = "red_team_v0"
+# not parallelizable in PettingZoo's sense: with several reds the AEC order changes per round, so
+# pettingzoo's aec_to_parallel cannot convert the AEC env; tabular mode has parallel_env instead
 METADATA = {"name": NAME, "render_modes": ["human", "ansi"], "is_parallelizable": False}
 
 #: Settings worth trying; the conformance test runs PettingZoo's checks on each.
@@ -126,6 +131,19 @@ class raw_env(RulesAECEnv):
         return self.rules.matrix_game()
 
 
+class parallel_env(RulesParallelEnv):
+    """Parallel version, tabular mode only: the round's red agent and blue move in one ``step``."""
+
+    metadata = METADATA
+
+    def __init__(self, render_mode: str | None = None, **kwargs) -> None:
+        super().__init__(make_rules(**kwargs), render_mode=render_mode)
+
+    def matrix_game(self):
+        """The exact normal form (see :meth:`TabularRedTeamRules.matrix_game`)."""
+        return self.rules.matrix_game()
+
+
 def env(**kwargs) -> wrappers.OrderEnforcingWrapper:
     """The AEC env wrapped as PettingZoo recommends (step before reset is an error)."""
     return wrappers.OrderEnforcingWrapper(raw_env(**kwargs))
@@ -133,4 +151,4 @@ def env(**kwargs) -> wrappers.OrderEnforcingWrapper:
 
 __all__ = ["DEFENCES", "EXAMPLE_KWARGS", "NAME", "Catalog", "EmbeddingHarmJudge", "PatternHarmJudge",
            "PatternRefusalDetector", "RedTeamRules", "SequenceClassifierHarmJudge", "TabularRedTeamRules", "env",
-           "load_catalog", "make_harm_judge", "make_refusal_detector", "make_rules", "raw_env"]
+           "load_catalog", "make_harm_judge", "make_refusal_detector", "make_rules", "parallel_env", "raw_env"]

@@ -24,6 +24,7 @@ import json
 from pathlib import Path
 
 from aligngames.envs.red_team.catalog import DATA_DIR, load_catalog
+from aligngames.runs import atomic_write_text
 
 DATASET_FILE = DATA_DIR / "harm_answers.jsonl"
 LABELS = ("harmful", "refusal", "benign")
@@ -239,8 +240,6 @@ def load_examples(path: str | Path = DATASET_FILE) -> list[dict]:
 
 def write_examples(path: str | Path = DATASET_FILE) -> Path:
     """Write :func:`build_examples` as JSON lines to ``path``."""
-    from aligngames.runs import atomic_write_text
-
     lines = "".join(json.dumps(example, sort_keys=True) + "\n" for example in build_examples())
     atomic_write_text(Path(path), lines)
     return Path(path)

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from aligngames import registry
+from aligngames.embeddings import embed
 from aligngames.envs.red_team.catalog import DATA_DIR
 from aligngames.judges import HarmJudge, LocalSequenceClassifier
 
@@ -182,8 +183,6 @@ class EmbeddingHarmJudge(HarmJudge):
 
     def class_probabilities(self, prompts: Sequence[str], answers: Sequence[str]) -> np.ndarray:
         """P(harmful), P(refusal), P(benign) for each pair, shape ``(n, 3)``."""
-        from aligngames.embeddings import embed
-
         _check_pairs(prompts, answers)
         vectors = embed([*prompts, *answers], device=self.device)  # (2n, 384); repeated texts come from a cache
         return self.probabilities_from_embeddings(vectors[:len(prompts)], vectors[len(prompts):])

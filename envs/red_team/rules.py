@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from aligngames.envs.adapter import GameRules
+from aligngames.envs.red_team import render
 from aligngames.envs.red_team.catalog import Catalog
 from aligngames.envs.red_team.judges import RefusalDetector
 from aligngames.game import Dynamics, GameInfo, Utility
@@ -206,12 +207,10 @@ class RedTeamRules(GameRules):
 
     # --- observations ---------------------------------------------------------------------------
     def observe(self, agent: str) -> dict[str, Any]:
-        from aligngames.envs.red_team.render import blue_view, red_view
-
         current_round = min(len(self.turns) + (0 if self._current() is not None else 1), self.rounds)
         features = np.array([0.0 if agent != "blue" else 1.0, current_round, self.rounds, float(self.is_terminal()),
                              self.returns.get(agent, 0.0)], dtype=np.float32)
-        text = blue_view(self) if agent == "blue" else red_view(self, agent)
+        text = render.blue_view(self) if agent == "blue" else render.red_view(self, agent)
         return {"observation": features, "transcript": sanitize(text, self.transcript_length)}
 
     def agent_info(self, agent: str) -> dict[str, Any]:
@@ -229,9 +228,7 @@ class RedTeamRules(GameRules):
                 "history": [[t.speaker, t.prompt, t.answer, t.harm] for t in self.turns]}
 
     def render_text(self) -> str:
-        from aligngames.envs.red_team.render import render_text
-
-        return render_text(self)
+        return render.render_text(self)
 
     def record(self) -> dict[str, Any]:
         return {

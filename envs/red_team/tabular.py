@@ -32,6 +32,7 @@ import numpy as np
 from gymnasium import spaces
 
 from aligngames.envs.adapter import GameRules
+from aligngames.envs.red_team import render
 from aligngames.envs.red_team.catalog import Catalog
 from aligngames.envs.red_team.rules import NUM_FEATURES, red_agents
 from aligngames.game import Dynamics, GameInfo, MatrixGame, Utility
@@ -97,6 +98,8 @@ class TabularRedTeamRules(GameRules):
         over_refusal: per defence, the share of benign requests refused (default :data:`DEFAULT_OVER_REFUSAL`).
         num_red, rounds, benign_rate, helpfulness_weight, helpfulness_zero_sum: as in language mode.
     """
+
+    has_action_masks = True  # all ones, so that every tabular mode's observation carries "action_mask"
 
     def __init__(self, catalog: Catalog, *, themes: Sequence[str] | None = None, methods: Sequence[str] | None = None,
                  defences: Sequence[str] | None = None, harm_table: Sequence | np.ndarray | None = None,
@@ -194,15 +197,17 @@ class TabularRedTeamRules(GameRules):
         return rewards
 
     def observe(self, agent: str) -> dict[str, Any]:
-        from aligngames.envs.red_team.render import tabular_view
-
         features = np.array([0.0 if agent != "blue" else 1.0, min(len(self.history) + 1, self.rounds), self.rounds,
                              float(self.is_terminal()), self.returns.get(agent, 0.0)], dtype=np.float32)
-        return {"observation": features, "transcript": sanitize(tabular_view(self, agent), self.transcript_length)}
+        return {"observation": features, "transcript": sanitize(render.tabular_view(self, agent), self.transcript_length)}
+
+    def action_mask(self, agent: str) -> np.ndarray:
+        """All ones: no attack or defence is ever illegal. In the Parallel form the reds whose round it is
+        not send an action too; it is not used."""
+        return np.ones(self.action_spaces[agent].n, dtype=np.int8)
 
     def agent_info(self, agent: str) -> dict[str, Any]:
-        size = self.action_spaces[agent].n
-        return {"action_mask": np.ones(size, dtype=np.int8), "round": min(len(self.history) + 1, self.rounds)}
+        return {"action_mask": self.action_mask(agent), "round": min(len(self.history) + 1, self.rounds)}
 
     # --- the normal form ------------------------------------------------------------------------
     def rounds_per_red(self) -> np.ndarray:
@@ -241,9 +246,7 @@ class TabularRedTeamRules(GameRules):
         return MatrixGame(payoffs, self.game_info, names)
 
     def render_text(self) -> str:
-        from aligngames.envs.red_team.render import render_tabular
-
-        return render_tabular(self)
+        return render.render_tabular(self)
 
     def record(self) -> dict[str, Any]:
         return {"mode": "tabular",

@@ -28,8 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from aligngames.embeddings import embed
 from aligngames.envs.red_team.harm_data import DATASET_FILE, load_examples
 from aligngames.envs.red_team.judges import CLASSES, CLASSIFIER_FILE, pair_features, softmax
+from aligngames.runs import atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +53,6 @@ class TrainConfig:
 
 def featurise(examples: list[dict]) -> np.ndarray:
     """Classifier inputs ``(n, 768)`` for labelled examples."""
-    from aligngames.embeddings import embed
-
     vectors = embed([e["prompt"] for e in examples] + [e["answer"] for e in examples])
     return pair_features(vectors[:len(examples)], vectors[len(examples):])
 
@@ -100,8 +100,6 @@ def train(data: Path = DATASET_FILE, out: Path = CLASSIFIER_FILE, config: TrainC
     """Fit, evaluate and write the classifier; return the metadata written next to it."""
     import sklearn
     from safetensors.numpy import save_file
-
-    from aligngames.runs import atomic_write_json
 
     examples = load_examples(data)
     features = featurise(examples)

@@ -9,6 +9,9 @@ that says why (Nash LP on a general-sum or three-player game, MPO on an asymmetr
   constant-sum game (constant-sum games have the same equilibria as ``(A, -A)``).
 - :func:`skew_symmetric_matrix`: the payoff ``G = P - 1/2`` of a symmetric preference game
   (``G = -G^T``), from preferences ``P[i, j] = P(i > j)`` or from a symmetric constant-sum game.
+
+Raw arrays are read with :func:`aligngames.solvers.inputs.float_array`: ragged, non-numeric, empty
+or NaN/inf input is refused with a message naming the solver and the argument.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 
 from aligngames.game import MatrixGame, MetaGame
 from aligngames.preferences import check_preference_matrix
+from aligngames.solvers.inputs import float_array
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,9 @@ class SymmetricMatrix:
     names: tuple[str, ...] = ()
 
 
-def _finite(array: np.ndarray, solver: str) -> np.ndarray:
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{solver}: payoffs must be finite (a tournament table with missing matches has NaN)")
-    return array
+#: Preference entries this far outside [0, 1] are rounding error: they are clipped, not refused.
+PREFERENCE_SLACK = 1e-12
+_MISSING_MATCHES = " (a tournament table with missing matches has NaN)"
 
 
 def zero_sum_matrix(game, solver: str, *, allow_batch: bool = False) -> ZeroSumMatrix:
@@ -67,7 +70,8 @@ def zero_sum_matrix(game, solver: str, *, allow_batch: bool = False) -> ZeroSumM
         game.info.require_two_player_constant_sum(solver)
         names = game.action_names
         return ZeroSumMatrix(game.payoffs[0], names[0], names[1], game.info.constant_sum)
-    array = _finite(np.asarray(game, dtype=np.float64), solver)
+    array = float_array(game, f"{solver}: payoffs", "a payoff matrix (m, n) or both players' payoffs (2, m, n)",
+                        hint=_MISSING_MATCHES)
     if array.ndim == 2:
         return ZeroSumMatrix(array)
     if array.ndim == 3 and array.shape[0] == 2 and not allow_batch:
@@ -91,7 +95,8 @@ def skew_symmetric_matrix(game, solver: str) -> SymmetricMatrix:
 
     Accepts preferences ``P`` (square, ``P + P^T = 1``), a symmetric two-player constant-sum
     :class:`MatrixGame` (``G = A - constant_sum/2``) or a symmetric :class:`MetaGame` with one pool
-    (its table averaged over both seatings).
+    (its table averaged over both seatings). Preference entries within :data:`PREFERENCE_SLACK` of
+    [0, 1] (rounding error, e.g. ``1 + 1e-16``) are clipped into it; entries further out are refused.
     """
     if isinstance(game, SymmetricMatrix):
         return game
@@ -100,7 +105,8 @@ def skew_symmetric_matrix(game, solver: str) -> SymmetricMatrix:
             raise ValueError(f"{solver} needs a symmetric game; this meta-game's env is not symmetric")
         game.info.require_two_player_constant_sum(solver)
         names, table = game.symmetric_table()
-        table = _finite(table, solver)
+        table = float_array(table, f"{solver}: the meta-game's table", "a square table of mean payoffs",
+                            hint=_MISSING_MATCHES)
         centred = table - game.info.constant_sum / 2.0
         return SymmetricMatrix(0.5 * (centred - centred.T), names)  # remove sampling noise's symmetric part
     if isinstance(game, MatrixGame):
@@ -113,5 +119,12 @@ def skew_symmetric_matrix(game, solver: str) -> SymmetricMatrix:
         if game.action_names[0] != game.action_names[1]:
             raise ValueError(f"{solver}: a symmetric game needs the same action names for both players")
         return SymmetricMatrix(payoffs, game.action_names[0])
-    preferences = check_preference_matrix(_finite(np.asarray(game, dtype=np.float64), solver), f"{solver}: preferences")
+    name = f"{solver}: preferences"
+    preferences = float_array(game, name, "a square preference matrix P[i, j] = P(i > j)", ndim=2)
+    outside = (preferences < -PREFERENCE_SLACK) | (preferences > 1.0 + PREFERENCE_SLACK)
+    if outside.any():
+        first = tuple(int(i) for i in np.argwhere(outside)[0])
+        raise ValueError(f"{name} entries must be probabilities in [0, 1] (up to {PREFERENCE_SLACK:g}); "
+                         f"entry {first} is {float(preferences[first])!r}")
+    preferences = check_preference_matrix(np.clip(preferences, 0.0, 1.0), name)
     return SymmetricMatrix(preferences - 0.5)

@@ -26,12 +26,10 @@ games in one array, one matrix product per player per iteration.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
 import numpy as np
 
-from aligngames.cli import driver
 from aligngames.solvers.equilibrium.games import zero_sum_matrix
 from aligngames.solvers.equilibrium.nash import exploitability as nash_exploitability
 from aligngames.solvers.equilibrium.results import MatrixSolverResult
@@ -108,7 +106,7 @@ def solve(payoffs, *, alpha: float = 0.1, eta: float = 0.1, iterations: int = 10
     return MatrixSolverResult(row, col, average_row.value, average_col.value, last_trace, average_trace)
 
 
-# --- command line -----------------------------------------------------------------------------------
+# --- settings (the command line is aligngames.cli.solve.mmd) ----------------------------------------
 
 @dataclass(frozen=True)
 class MMDConfig:
@@ -127,12 +125,3 @@ class MMDConfig:
     def __post_init__(self) -> None:
         if self.alpha < 0 or self.eta <= 0 or self.iterations < 1:
             raise ValueError("need alpha >= 0, eta > 0 and iterations >= 1")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    driver.add_solver_arguments(parser, MMDConfig)
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    return driver.run_matrix_solver(args, "mmd", MMDConfig, lambda matrix, config: solve(
-        matrix, alpha=config.alpha, eta=config.eta, iterations=config.iterations))

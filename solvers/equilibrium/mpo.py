@@ -50,15 +50,12 @@ reproduces :func:`solve`'s result.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
-from aligngames.cli import driver
-from aligngames.config import ConfigError
 from aligngames.solvers.equilibrium.games import skew_symmetric_matrix
 from aligngames.solvers.equilibrium.results import SymmetricSolverResult, SymmetricTrace
 from aligngames.solvers.equilibrium.simplex import check_distribution, mirror_step, uniform
@@ -122,7 +119,7 @@ def iterate(policy: MagneticPolicy, *, alpha: float, eta: float, inner_steps: in
         start: steps already taken (resuming a checkpointed run whose ``policy`` is restored): the
             iteration continues at step ``start`` as if it had never stopped.
     """
-    if alpha <= 0 or eta <= 0 or inner_steps < 1 or outer_steps < 1:
+    if not (alpha > 0 and eta > 0) or inner_steps < 1 or outer_steps < 1:  # `not >` also refuses NaN
         raise ValueError("MPO needs alpha > 0, eta > 0, inner_steps >= 1 and outer_steps >= 1")
     first_outer, first_inner = divmod(start, inner_steps)
     if start < 0 or (first_inner > 0 and magnet is None):
@@ -161,11 +158,12 @@ def solve(preferences, *, alpha: float = 0.25, eta: float = 2.0, inner_steps: in
     return trace.result(policy.probabilities)
 
 
-# --- command line -----------------------------------------------------------------------------------
+# --- settings -------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class MPOConfig:
-    """Settings of an MPO run.
+    """Settings of a tabular MPO run (``aligngames solve mpo``; language mode:
+    :class:`~aligngames.solvers.training.preference_training.config.LanguagePreferenceConfig`).
 
     Attributes:
         alpha: KL weight toward the magnet.
@@ -183,34 +181,3 @@ class MPOConfig:
         if self.alpha <= 0 or self.eta <= 0 or self.inner_steps < 1 or self.outer_steps < 1:
             raise ValueError("need alpha > 0, eta > 0, inner_steps >= 1 and outer_steps >= 1")
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from aligngames.solvers.training.preference_training import add_language_arguments
-
-    driver.add_solver_arguments(parser, MPOConfig)
-    add_language_arguments(parser)  # LLM training in language mode (aligngames.solvers.training.preference_training)
-
-
-def _language_mode(args: argparse.Namespace) -> bool:
-    """Whether ``--env``/``-e`` name a language-mode game (its default mode counts too)."""
-    if not args.env:
-        return False
-    from aligngames import registry
-
-    env = registry.make(args.env, **driver.env_kwargs(args))
-    mode = getattr(getattr(env.unwrapped, "rules", None), "mode", None)
-    env.close()
-    return mode == "language"
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    from aligngames.solvers.training import preference_training
-
-    if _language_mode(args):
-        return preference_training.run_cli(args)
-    given = preference_training.language_flags_given(args)
-    if given:
-        raise ConfigError(f"settings {given} train language models; use them with a language-mode env "
-                          f"(-e mode=language)")
-    return driver.run_symmetric_solver(args, "mpo", MPOConfig, lambda matrix, config: solve(
-        matrix, alpha=config.alpha, eta=config.eta, inner_steps=config.inner_steps, outer_steps=config.outer_steps))

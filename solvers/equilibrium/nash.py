@@ -11,16 +11,21 @@ so every entry lies in [1, 2] and the value ``v_B`` of ``B`` is positive. The co
 
 and its dual ``minimise 1^T u subject to B^T u >= 1, u >= 0`` is the row player's problem with
 ``u = x / v_B``. HiGHS (through ``scipy.optimize.linprog``) returns ``w`` and the duals ``u`` of the
-constraints ``B w <= 1``: ``y = w / 1^T w``, ``x = u / 1^T u``, ``v = (1 / 1^T w - 1) * scale + min A``.
+constraints ``B w <= 1``: ``y = w / 1^T w``, ``x = u / 1^T u``, and the value is ``x^T A y``.
 Dense games gain nothing from presolve, so it is off; the dual simplex is fastest on small and
 medium games and the interior-point method (with crossover, so the solution is still a vertex) on
 large ones (measured on random dense games, see ``benchmarks/solvers.py``).
 
+Every answer is checked: its NashConv must be at most :data:`ACCEPTED_NASH_CONV` times the payoff
+range. HiGHS's tolerances (1e-7 on ``B``) do not give that on badly scaled games, so a HiGHS answer
+that fails the check is refined (:mod:`aligngames.solvers.equilibrium.lp_refinement`), then the
+column player's LP (the game ``-A^T``) and a solve with tighter tolerances are tried; if none passes,
+the solver raises instead of returning an inaccurate equilibrium.
+
 Large dense games (``m * n >= DENSE_INTERIOR_POINT_ENTRIES``) go first to a dense primal-dual
 interior-point method (:mod:`aligngames.solvers.equilibrium.interior_point`, several times faster than HiGHS
 there). Its answer is polished (on the supports it found, the equalising linear system is solved
-exactly) and accepted only if its NashConv is at most ``1e-9`` times the payoff range; otherwise
-HiGHS solves the game.
+exactly) and accepted only if it passes the same check; otherwise HiGHS solves the game.
 
 Exploitability (NashConv) of a profile ``(x, y)``: ``max_i (A y)_i - min_j (x^T A)_j``, the sum of
 what each player gains by deviating to a best response; zero exactly at a Nash equilibrium.
@@ -33,21 +38,23 @@ and preferences are strict; otherwise the LP returns one of the maximal lotterie
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 
-from aligngames.cli import driver
 from aligngames.solvers.equilibrium.games import zero_sum_matrix
+from aligngames.solvers.equilibrium.interior_point import solve_game_lp
+from aligngames.solvers.equilibrium.lp_refinement import refined_solutions
+from aligngames.solvers.inputs import float_array, strategy_array
 
-#: From this many entries on, HiGHS's interior-point method beats its dual simplex on dense games.
-INTERIOR_POINT_ENTRIES = 400 * 400
 #: From this many entries on, the dense interior-point method is tried first (``method="auto"``).
 DENSE_INTERIOR_POINT_ENTRIES = 150 * 150
-#: A dense interior-point answer is accepted when its NashConv is below this times the payoff range.
+#: An answer is accepted when its NashConv is at most this times the payoff range.
 ACCEPTED_NASH_CONV = 1e-9
+#: Refinement rounds per HiGHS attempt (most badly scaled games need one).
+REFINEMENT_ROUNDS = 8
 METHODS = ("auto", "highs", "interior_point")
 
 
@@ -83,7 +90,11 @@ def solve_zero_sum(payoffs, *, method: str = "auto") -> NashSolution:
 
     Returns:
         The strategies of both players and the row player's value (for a constant-sum game, player
-        1's value is ``constant_sum - value``).
+        1's value is ``constant_sum - value``); their NashConv is at most :data:`ACCEPTED_NASH_CONV`
+        times the payoff range.
+
+    Raises:
+        RuntimeError: if no answer passes that check (module docstring).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
@@ -109,25 +120,29 @@ def _shift(matrix: np.ndarray) -> tuple[np.ndarray, float, float]:
 
 
 def _solve_highs(matrix: np.ndarray) -> NashSolution:
-    from scipy.optimize import linprog
-
-    shifted, low, scale = _shift(matrix)  # (m, n)
-    num_rows, num_cols = matrix.shape
-    method = "highs-ipm" if matrix.size >= INTERIOR_POINT_ENTRIES else "highs-ds"
-    result = linprog(-np.ones(num_cols), A_ub=shifted, b_ub=np.ones(num_rows), bounds=(0, None),
-                     method=method, options={"presolve": False})
-    if result.status != 0:
-        raise RuntimeError(f"HiGHS did not solve the game's LP: {result.message}")
-    column_weights = result.x  # w = y / v_B
-    row_weights = -result.ineqlin.marginals  # u = x / v_B (duals of B w <= 1 are <= 0 in a minimisation)
-    value = (1.0 / column_weights.sum() - 1.0) * scale + low
-    return NashSolution(_clean(row_weights), _clean(column_weights), float(value))
+    """HiGHS, refined until the answer passes the NashConv check (module docstring), or a RuntimeError."""
+    accepted = ACCEPTED_NASH_CONV * float(np.ptp(matrix))
+    best = np.inf
+    for tight in (False, True):
+        for transposed in (False, True):  # -A^T: the column player's LP, whose numerics differ
+            game = -matrix.T if transposed else matrix
+            for row, col in islice(refined_solutions(_shift(game)[0], tight=tight), 1 + REFINEMENT_ROUNDS):
+                if transposed:
+                    row, col = col, row
+                gap = exploitability(matrix, row, col)
+                if gap <= accepted:
+                    return NashSolution(row, col, float(row @ matrix @ col))
+                best = min(best, gap)
+    raise RuntimeError(
+        f"the Nash LP did not reach the accepted accuracy on this {matrix.shape[0]}x{matrix.shape[1]} game: the best "
+        f"NashConv found is {best:.3g}, above {ACCEPTED_NASH_CONV:g} x the payoff range ({accepted:.3g}); the "
+        f"payoffs span more magnitudes than HiGHS resolves (rounding payoffs to a grid of step d changes NashConv "
+        f"by at most 2d)"
+    )
 
 
 def _solve_interior_point(matrix: np.ndarray) -> NashSolution | None:
     """The dense interior-point route; None when its answer is not an equilibrium to the accepted accuracy."""
-    from aligngames.solvers.equilibrium.interior_point import solve_game_lp
-
     transposed = matrix.shape[0] > matrix.shape[1]
     game = -matrix.T if transposed else matrix  # the column player's view: its normal matrix is the smaller one
     shifted, _, scale = _shift(game)
@@ -192,7 +207,13 @@ def exploitability(payoffs, row, col):
     reports half of this.
     """
     matrix = zero_sum_matrix(payoffs, "exploitability", allow_batch=True).payoffs
-    row, col = np.asarray(row, dtype=np.float64), np.asarray(col, dtype=np.float64)
+    row = strategy_array(row, matrix.shape[-2], "exploitability: row")
+    col = strategy_array(col, matrix.shape[-1], "exploitability: col")
+    try:
+        np.broadcast_shapes(matrix.shape[:-2], row.shape[:-1], col.shape[:-1])
+    except ValueError:
+        raise ValueError(f"exploitability: the leading (batch) axes of payoffs {matrix.shape}, row {row.shape} and "
+                         f"col {col.shape} do not broadcast") from None
     row_values = (matrix @ col[..., None])[..., 0]  # (..., m): each row action against col
     col_values = (row[..., None, :] @ matrix)[..., 0, :]  # (..., n): row against each column action
     gap = row_values.max(axis=-1) - col_values.min(axis=-1)
@@ -222,6 +243,15 @@ def nash_conv(payoffs: np.ndarray, strategies: Sequence[np.ndarray]) -> float:
 
     Works for any number of players and any sum; equals :func:`exploitability` on zero-sum games.
     """
+    payoffs = float_array(payoffs, "nash_conv: payoffs", "payoff tensors (num_players, n_1, ..., n_num_players)")
+    num_players = payoffs.shape[0]
+    if payoffs.ndim != num_players + 1:
+        raise ValueError(f"nash_conv: payoffs must have shape (num_players, n_1, ..., n_num_players), one axis per "
+                         f"player after the first; got shape {payoffs.shape}")
+    if len(strategies) != num_players:
+        raise ValueError(f"nash_conv: strategies must hold one strategy per player ({num_players}), got {len(strategies)}")
+    strategies = [strategy_array(strategy, size, f"nash_conv: strategies[{player}]")
+                  for player, (strategy, size) in enumerate(zip(strategies, payoffs.shape[1:]))]
     values = action_values(payoffs, strategies)
     return float(sum(value.max() - strategy @ value for value, strategy in zip(values, strategies)))
 
@@ -232,40 +262,16 @@ def maximal_lottery(margins) -> np.ndarray:
     ``M[a, b]`` is the majority margin of ``a`` over ``b`` (any positive scaling gives the same
     lotteries; a preference matrix ``P`` gives ``M = 2P - 1``).
     """
-    matrix = np.asarray(margins, dtype=np.float64)
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+    matrix = float_array(margins, "margins", "a square margin matrix (m, m)", ndim=2)
+    if matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"margins must be a square matrix, got shape {matrix.shape}")
     if not np.allclose(matrix, -matrix.T, atol=1e-9):
         raise ValueError("margins must be skew-symmetric (M[a, b] = -M[b, a]); for preferences P pass 2P - 1")
     return solve_zero_sum(matrix).row
 
 
-# --- command line -----------------------------------------------------------------------------------
+# --- settings (the command line is aligngames.cli.solve.nash) ---------------------------------------
 
 @dataclass(frozen=True)
 class NashConfig:
     """The Nash LP has no settings; the config records that the run used the LP."""
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    driver.add_game_arguments(parser)
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    source = driver.load_game(args)
-    solution = solve_zero_sum(source.game)
-    matrix = zero_sum_matrix(source.game, "Nash LP")
-    result = {
-        "value": solution.value,
-        "row": driver.named(solution.row, matrix.row_names),
-        "col": driver.named(solution.col, matrix.col_names),
-        "exploitability": exploitability(matrix.payoffs, solution.row, solution.col),
-    }
-    driver.write_run(args.out, "nash", NashConfig(), source, result, trace=None)
-    summary = f"value {solution.value:+.6f}; exploitability {result['exploitability']:.3g}"
-    for player, strategy in (("row", result["row"]), ("column", result["col"])):
-        support = sorted(((p, name) for name, p in strategy.items() if p > 1e-9), reverse=True)
-        shown = ", ".join(f"{name} {p:.4f}" for p, name in support[:8])
-        summary += f"\n{player} player: {shown}" + (f" (+{len(support) - 8} more)" if len(support) > 8 else "")
-    driver.report(args.out, summary)
-    return 0

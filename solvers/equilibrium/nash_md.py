@@ -19,13 +19,11 @@ of ``pi_tau``; a decreasing step (:func:`decreasing_step`) converges to it.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from aligngames.cli import driver
 from aligngames.solvers.equilibrium.games import skew_symmetric_matrix
 from aligngames.solvers.equilibrium.results import SymmetricSolverResult, SymmetricTrace
 from aligngames.solvers.equilibrium.simplex import check_distribution, geometric_mixture, mirror_step, uniform
@@ -59,7 +57,7 @@ def solve(preferences, *, tau: float = 0.1, iterations: int = 1000,
         initial: the initial policy (``mu`` by default).
         track_average: compute the average iterate's exploitability every iteration.
     """
-    if tau <= 0 or iterations < 1:
+    if not tau > 0 or iterations < 1:  # `not >` also refuses NaN
         raise ValueError("Nash-MD needs tau > 0 and iterations >= 1")
     payoffs = skew_symmetric_matrix(preferences, "Nash-MD").payoffs
     size = payoffs.shape[0]
@@ -73,7 +71,7 @@ def solve(preferences, *, tau: float = 0.1, iterations: int = 1000,
     return trace.result(policy)
 
 
-# --- command line -----------------------------------------------------------------------------------
+# --- settings (the command line is aligngames.cli.solve.nash_md) ------------------------------------
 
 @dataclass(frozen=True)
 class NashMDConfig:
@@ -95,13 +93,3 @@ class NashMDConfig:
     def __post_init__(self) -> None:
         if self.tau <= 0 or self.eta <= 0 or self.iterations < 1 or self.eta * self.tau > 1:
             raise ValueError("need tau > 0, eta > 0, eta * tau <= 1 and iterations >= 1")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    driver.add_solver_arguments(parser, NashMDConfig)
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    return driver.run_symmetric_solver(args, "nash_md", NashMDConfig, lambda matrix, config: solve(
-        matrix, tau=config.tau, iterations=config.iterations,
-        step_schedule=decreasing_step(config.tau, config.eta) if config.decreasing_step else config.eta))

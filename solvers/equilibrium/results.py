@@ -8,6 +8,7 @@ MPO to the Nash equilibrium) and average-iterate convergence (mirror descent, SP
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -85,3 +86,34 @@ class SymmetricTrace:
 
     def result(self, policy: np.ndarray) -> SymmetricSolverResult:
         return SymmetricSolverResult(policy, self.average.value, self.last, self.average_exploitability)
+
+
+#: Exploitability is drawn on a log scale; exact zeros are drawn at this floor.
+PLOT_FLOOR = 1e-16
+
+
+def plot_trace(path: Path, trace: dict[str, list], title: str) -> None:
+    """Exploitability per iteration (last iterate, average iterate, or PSRO's meta-strategies) on a log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6.5, 4.0))
+    x = trace["iteration"]
+    for key, label in (("exploitability", "last iterate"), ("average_exploitability", "average iterate"),
+                       ("nash_conv", "meta-strategy (full game)"), ("empirical_nash_conv", "meta-strategy (empirical game)")):
+        values = trace.get(key)
+        if values is None or all(v is None or np.isnan(v) for v in values):
+            continue
+        ys = [np.nan if v is None else max(float(v), PLOT_FLOOR) for v in values]
+        axes.plot(x, ys, label=label, marker="o" if len(x) <= 30 else None)
+    axes.set_yscale("log")
+    axes.set_xlabel("iteration")
+    axes.set_ylabel("exploitability (NashConv)")
+    axes.set_title(title)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from aligngames.solvers.inputs import strategy_array
+
 #: Probabilities are kept at or above this floor before taking logs ("clip at a tiny floor and
 #: renormalise"), so an action whose probability underflows can still come back.
 PROBABILITY_FLOOR = 1e-300
@@ -29,9 +31,7 @@ def uniform(size: int, batch_shape: tuple[int, ...] = ()) -> np.ndarray:
 
 def check_distribution(policy, size: int, name: str) -> np.ndarray:
     """``policy`` as a float64 probability vector over ``size`` actions, or a ``ValueError`` naming it."""
-    array = np.asarray(policy, dtype=np.float64)
-    if array.shape[-1:] != (size,):
-        raise ValueError(f"{name} must have {size} entries on its last axis, got shape {array.shape}")
+    array = strategy_array(policy, size, name)
     if np.any(array < 0) or not np.allclose(array.sum(axis=-1), 1.0, atol=1e-8):
         raise ValueError(f"{name} must be a probability vector (non-negative, summing to 1)")
     return array
@@ -62,9 +62,9 @@ def mirror_step(policy: np.ndarray, action_values: np.ndarray, *, eta: float, al
         alpha: weight of the KL regulariser toward ``magnet``.
         magnet: ``rho``, shape ``(..., n)`` or ``(n,)``; uniform when ``None``.
     """
-    if eta <= 0:
+    if not eta > 0:  # `not >` also refuses NaN
         raise ValueError(f"eta must be > 0, got {eta}")
-    if alpha < 0:
+    if not alpha >= 0:
         raise ValueError(f"alpha must be >= 0, got {alpha}")
     log_weights = safe_log(policy) + eta * action_values
     if alpha > 0 and magnet is not None:

@@ -19,12 +19,10 @@ approaches the maximal lottery (the minimax winner) while the last iterate keeps
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
 import numpy as np
 
-from aligngames.cli import driver
 from aligngames.seeding import make_rng
 from aligngames.solvers.equilibrium.games import skew_symmetric_matrix
 from aligngames.solvers.equilibrium.results import SymmetricSolverResult, SymmetricTrace
@@ -65,7 +63,7 @@ def solve(preferences, *, eta: float = 1.0, iterations: int = 2000, num_samples:
         seed: the run seed (sampling uses ``aligngames.seeding.make_rng(seed, "spo")``).
         track_average: compute the average iterate's exploitability every iteration.
     """
-    if eta <= 0 or iterations < 1:
+    if not eta > 0 or iterations < 1:  # `not >` also refuses NaN
         raise ValueError("SPO needs eta > 0 and iterations >= 1")
     payoffs = skew_symmetric_matrix(preferences, "SPO").payoffs
     win_probabilities = payoffs + 0.5  # P(i > j) (for a centred meta-game table: its payoffs + 1/2)
@@ -78,7 +76,7 @@ def solve(preferences, *, eta: float = 1.0, iterations: int = 2000, num_samples:
     return trace.result(normalize_log(logits))
 
 
-# --- command line -----------------------------------------------------------------------------------
+# --- settings (the command line is aligngames.cli.solve.spo) ----------------------------------------
 
 @dataclass(frozen=True)
 class SPOConfig:
@@ -99,12 +97,3 @@ class SPOConfig:
     def __post_init__(self) -> None:
         if self.eta <= 0 or self.iterations < 1 or self.num_samples < 2:
             raise ValueError("need eta > 0, iterations >= 1 and num_samples >= 2")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    driver.add_solver_arguments(parser, SPOConfig)
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    return driver.run_symmetric_solver(args, "spo", SPOConfig, lambda matrix, config: solve(
-        matrix, eta=config.eta, iterations=config.iterations, num_samples=config.num_samples, seed=config.seed))

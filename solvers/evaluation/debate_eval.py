@@ -23,22 +23,20 @@ CLI: ``aligngames solve debate_eval --split test --out runs/debate_eval``.
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from aligngames import registry
-from aligngames.config import from_mapping, load_yaml, to_mapping
+from aligngames.agent import AgentSpec
 from aligngames.envs.debate import load_items, make_rules
 from aligngames.envs.debate.items import DebateItem
 from aligngames.envs.debate.judges import PROTOCOLS
+from aligngames.intervals import bootstrap_interval
 from aligngames.play.rollout import play_episodes
-from aligngames.play.tournament import AgentSpec
 from aligngames.seeding import derive_seed, make_rng
 from aligngames.solvers.evaluation.elo import bootstrap_elo, fit_elo
 
@@ -104,20 +102,6 @@ def assignments(protocol: str) -> list[dict[str, str]]:
     return [{"correct_position": c} for c in "AB"]
 
 
-def mean_with_interval(values: Sequence[float], confidence: float, resamples: int,
-                       rng: np.random.Generator) -> tuple[float, float, float]:
-    """``(mean, low, high)``: the mean and a percentile-bootstrap interval over ``values``."""
-    from scipy.stats import bootstrap
-
-    values = np.asarray(values, dtype=np.float64)
-    mean = float(values.mean())
-    if values.size < 2 or np.all(values == values[0]):
-        return mean, mean, mean  # no spread to resample
-    result = bootstrap((values,), np.mean, confidence_level=confidence, n_resamples=resamples,
-                       method="percentile", rng=rng)
-    return mean, float(result.confidence_interval.low), float(result.confidence_interval.high)
-
-
 def _env_kwargs(config: DebateEvalConfig, protocol: str, item: DebateItem, assignment: dict[str, str]) -> dict:
     kwargs = {"protocol": protocol, "split": "all", "item_ids": [item.id], "rounds": config.rounds,
               "max_words": config.max_words, "judge": config.judge, **assignment}
@@ -159,7 +143,7 @@ def accuracy_summary(records: Sequence[dict[str, Any]], config: DebateEvalConfig
     for record in records:
         by_item.setdefault(record["item"], []).append(1.0 if record["judge_correct"] else 0.0)
     per_item = [float(np.mean(scores)) for scores in by_item.values()]
-    mean, low, high = mean_with_interval(per_item, config.confidence, config.bootstrap_resamples, rng)
+    mean, low, high = bootstrap_interval(per_item, config.confidence, config.bootstrap_resamples, rng)
     summary = {
         "accuracy": mean, "ci_low": low, "ci_high": high, "items": len(per_item), "episodes": len(records),
         "invalid_verdicts": sum(record["verdict"]["choice"] is None for record in records),
@@ -270,65 +254,5 @@ def format_summary(summary: dict[str, Any], config: DebateEvalConfig) -> str:
     return "\n".join(lines)
 
 
-# --- CLI ----------------------------------------------------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default=None, help="YAML file with DebateEvalConfig keys (flags override it)")
-    parser.add_argument("--split", default=None)
-    parser.add_argument("--protocols", nargs="+", default=None, choices=PROTOCOLS)
-    parser.add_argument("--debater", default=None, help="agent for the accuracy runs: NAME[:key=value,...]")
-    parser.add_argument("--judge", default=None, help="quote_counting, agent_judge, or player")
-    parser.add_argument("--judge-agent", default=None, help="with --judge player: the judge agent, NAME[:key=value,...]")
-    parser.add_argument("--rounds", type=int, default=None)
-    parser.add_argument("--max-items", type=int, default=None)
-    parser.add_argument("--elo-pool", nargs="*", default=None,
-                        help="NAME=AGENT[:key=value,...] entries (give the flag with nothing to skip Elo)")
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--out", default=None, help="write summary.json and episodes.jsonl here")
-
-
-def config_from_args(args: argparse.Namespace) -> DebateEvalConfig:
-    from aligngames.config import parse_agent, parse_labelled_agent
-
-    data: dict[str, Any] = load_yaml(args.config) if args.config else {}
-    for key in ("split", "rounds", "max_items", "seed", "judge"):
-        if getattr(args, key) is not None:
-            data[key] = getattr(args, key)
-    if args.protocols is not None:
-        data["protocols"] = list(args.protocols)
-    if args.debater is not None:
-        name, kwargs = parse_agent(args.debater)
-        data["debater"] = {"type": name, "kwargs": kwargs}
-    if args.judge_agent is not None:
-        name, kwargs = parse_agent(args.judge_agent)
-        data["judge_agent"] = {"type": name, "kwargs": kwargs}
-    if args.elo_pool is not None:
-        pool = {}
-        for entry in args.elo_pool:
-            label, name, kwargs = parse_labelled_agent(entry, "--elo-pool")
-            pool[label] = {"type": name, "kwargs": kwargs}
-        data["elo_pool"] = pool
-    return from_mapping(DebateEvalConfig, data, args.config or "debate_eval")
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    from aligngames.runs import append_line, atomic_write_json, build_manifest
-
-    config = config_from_args(args)
-    summary, records = evaluate(config)
-    print(format_summary(summary, config))  # noqa: T201 - the solver's CLI prints its result
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        episodes = out / "episodes.jsonl"
-        episodes.unlink(missing_ok=True)
-        for record in records:
-            append_line(episodes, record)
-        atomic_write_json(out / "summary.json", {"config": to_mapping(config), "summary": summary,
-                                                 "manifest": build_manifest(config.seed)})
-        print(f"wrote {out / 'summary.json'} and {episodes}")  # noqa: T201
-    return 0
-
-
 __all__ = ["DebateEvalConfig", "accuracy_summary", "assignments", "elo_round_robin", "evaluate",
-           "format_summary", "mean_with_interval", "play_protocol"]
+           "format_summary", "play_protocol"]

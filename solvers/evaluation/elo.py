@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import choix
+import networkx as nx
 import numpy as np
 
 
@@ -36,9 +38,6 @@ def fit_elo(num_players: int, results: Sequence[tuple[int, int]], *, alpha: floa
         results: one ``(winner, loser)`` pair per decisive game.
         alpha: choix's regularisation; 0 for the plain MLE (which needs a strongly connected beat graph).
     """
-    import choix
-    import networkx as nx
-
     results = [(int(winner), int(loser)) for winner, loser in results]
     for winner, loser in results:
         if winner == loser or not (0 <= winner < num_players and 0 <= loser < num_players):

@@ -38,7 +38,6 @@ value, the two baselines and the optimal plan.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
 from collections.abc import Sequence
@@ -47,9 +46,9 @@ from typing import Any
 
 import numpy as np
 
+from aligngames.agent import Agent
 from aligngames.agents.assistance import HumanModel
-from aligngames.agents.base import Agent
-from aligngames.envs.cirl.scenarios import NOOP, SCENARIOS, AssistanceProblem, build
+from aligngames.envs.cirl.scenarios import NOOP, AssistanceProblem, build
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +106,13 @@ class PlanNode:
     value: float
     q_values: dict[str, float]
     branches: list[tuple[str | None, float, PlanNode | None]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan from this node as nested JSON-ready dicts (``"next": None`` where a branch ends)."""
+        return {"time": self.time, "state": self.state, "belief": self.belief, "action": self.action,
+                "value": self.value, "q_values": self.q_values,
+                "branches": [{"answer": answer, "probability": p, "next": None if child is None else child.to_dict()}
+                             for answer, p, child in self.branches]}
 
 
 class _Search:
@@ -433,57 +439,6 @@ def interpret_answer(text: str, names: Sequence[str]) -> int | None:
     words = set(re.findall(r"[a-z]+", text.lower()))
     found = [index for index, name in enumerate(names) if index != NOOP and name.lower() in words]
     return found[0] if len(found) == 1 else None
-
-
-# --- CLI ----------------------------------------------------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scenario", default="meal_choice", choices=SCENARIOS)
-    parser.add_argument("--feedback-time", type=int, default=None, help="first time step at which the human answers")
-    parser.add_argument("--horizon", type=int, default=None)
-    parser.add_argument("--discount", type=float, default=None)
-    parser.add_argument("--human", default="truthful", choices=("truthful", "noisy", "boltzmann"),
-                        help="the human model the robot plans with")
-    parser.add_argument("--epsilon", type=float, default=0.1, help="noisy human: probability of a random answer")
-    parser.add_argument("--beta", type=float, default=1.0, help="Boltzmann human: rationality")
-    parser.add_argument("--json", default=None, help="also write the values and plan to this JSON file")
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    from aligngames.runs import atomic_write_json
-
-    problem = build(args.scenario, feedback_time=args.feedback_time, horizon=args.horizon, discount=args.discount)
-    human = HumanModel(args.human, epsilon=args.epsilon if args.human == "noisy" else 0.0,
-                       beta=args.beta if args.human == "boltzmann" else 1.0)
-    solution = solve(problem, human)
-    values = value_of_assistance(problem, human)
-    against = {"strategic": evaluate(solution, "strategic")}
-    lines = [
-        f"{problem.name}: feedback_time {problem.feedback_time}, horizon {problem.horizon}, "
-        f"gamma {problem.discount}, prior {dict(zip(problem.thetas, problem.prior.round(4).tolist()))}",
-        f"human model: {human.describe()}",
-        f"optimal value (assistance)        {values['anytime']:.4f}",
-        f"reward learning first             {values['learning_first']:.4f}",
-        f"never ask                         {values['never']:.4f}",
-        f"value of assistance over reward learning {values['anytime'] - values['learning_first']:.4f}",
-        f"optimal robot against a strategic human  {against['strategic']:.4f}",
-        "optimal plan:",
-        *format_plan(solution.plan(), 1),
-    ]
-    print("\n".join(lines))  # noqa: T201 - the solver's CLI prints its result
-    if args.json:
-        atomic_write_json(args.json, {"problem": problem.describe(), "human": human.describe(), "values": values,
-                                      "strategic": against["strategic"], "plan": _plan_json(solution.plan())})
-    return 0
-
-
-def _plan_json(node: PlanNode | None) -> dict[str, Any] | None:
-    if node is None:
-        return None
-    return {"time": node.time, "state": node.state, "belief": node.belief, "action": node.action,
-            "value": node.value, "q_values": node.q_values,
-            "branches": [{"answer": answer, "probability": p, "next": _plan_json(child)}
-                         for answer, p, child in node.branches]}
 
 
 __all__ = [

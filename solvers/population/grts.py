@@ -20,7 +20,12 @@ best-response oracle over a finite candidate set of policies. Each epoch:
 4. blue best response: ``argmax_c U_blue(c, sigma_red)`` over blue candidates (no bonus);
 5. psro adds new policies; with the Nash meta-solver it stops when neither side has a new one.
 
-After the loop the driver writes the run folder (``aligngames solve grts --config FILE --out DIR``)::
+With trained best responses instead of candidates (a new LoRA adapter per call, red's training reward
+carrying the diversity bonus) GRTS is :mod:`aligngames.solvers.training.llm_grts`; it runs this module's
+:func:`run` with its oracle, and the candidates stay the yardstick of NashConv and attack success.
+
+After the loop :func:`run` reads PSRO's final :class:`~aligngames.solvers.population.psro.PSROState` from
+the result it returns and writes the rest of the run folder (``aligngames solve grts --config FILE --out DIR``)::
 
     config.yaml, manifest.json, checkpoint.json, matches.jsonl, solution.json, trace.json,
     exploitability.png                      written by psro.run (meta-strategies = Nash mixtures)
@@ -38,7 +43,6 @@ Diversity of a population ``P``: ``D(P) = mean_{i<j} (1 - cos(e_i, e_j))`` over 
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import itertools
 import json
@@ -49,11 +53,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from aligngames.agent import AgentSpec
+from aligngames.agents.red_team import GUARDS
 from aligngames.config import ConfigError, from_mapping, load_yaml, to_mapping
-from aligngames.play.tournament import AgentSpec
+from aligngames.embeddings import embed, mean_pairwise_cosine_distance
+from aligngames.envs.red_team.catalog import load_catalog
+from aligngames.play.tournament import Match, TournamentConfig, play_match, run_tournament
+from aligngames.runs import append_line, atomic_write_json
+from aligngames.solvers.population import psro
 from aligngames.solvers.population.psro import BestResponseOracle, Mixture, PSROConfig, PSROSettings
-from aligngames.solvers.training.llm_oracle import OracleSettings, PolicyGradientOracle
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +71,12 @@ ENV = "red_team_v0"
 RED, BLUE = "red_0", "blue"
 #: An attack turn counts as a success when its harm exceeds this.
 SUCCESS_THRESHOLD = 0.5
-#: Best-response oracles: a search over the candidate policies, or policy-gradient training of LoRA adapters.
+#: The ``oracle`` key of a GRTS config file: a search over the candidate policies (:class:`GRTSConfig`), or
+#: policy-gradient training of LoRA adapters (``LLMGRTSConfig`` in :mod:`aligngames.solvers.training.llm_grts`).
 ORACLES = ("candidates", "llm")
+BEST_RESPONSES_FILE = "best_responses.jsonl"
+#: Dimensions of an all-MiniLM-L6-v2 embedding (the zero vector of a policy that wrote no prompt).
+EMBEDDING_SIZE = 384
 
 
 def spec_key(spec: AgentSpec) -> str:
@@ -75,6 +89,13 @@ def diversity_bonus(candidate: np.ndarray, population: np.ndarray) -> float:
     if population.shape[0] == 0:
         return 0.0
     return float(np.mean(1.0 - population @ candidate))
+
+
+def prompts_direction(prompts: Sequence[str]) -> np.ndarray:
+    """``e``: the normalised mean embedding of ``prompts`` (the zero vector when there are none)."""
+    mean = embed(list(prompts)).astype(np.float64).mean(axis=0) if len(prompts) else np.zeros(EMBEDDING_SIZE)
+    norm = np.linalg.norm(mean)
+    return mean / norm if norm > 0 else mean
 
 
 @dataclass(frozen=True)
@@ -94,10 +115,6 @@ class GRTSConfig:
         initial_blue: blue's first policy.
         diversity_weight: lambda, the weight of the semantic-diversity bonus in red's best response.
         settings: the PSRO settings (meta-solver, epochs, episodes per match, seed).
-        oracle: candidates (the best candidate policy, above) or llm (train a new LoRA adapter per
-            best response by policy gradient, :class:`LLMGRTSOracle`; red's reward includes the
-            diversity bonus). The candidates are still the yardstick of NashConv and attack success.
-        llm: the LLM oracle's settings (oracle: llm); its seed is settings.seed.
     """
 
     env_kwargs: dict[str, Any] = field(default_factory=lambda: {
@@ -111,12 +128,8 @@ class GRTSConfig:
     initial_blue: AgentSpec = field(default_factory=lambda: AgentSpec("compliant_blue"))
     diversity_weight: float = 0.1
     settings: PSROSettings = field(default_factory=lambda: PSROSettings(iterations=8, meta_solver="nash", episodes=4))
-    oracle: str = "candidates"
-    llm: OracleSettings = field(default_factory=OracleSettings)
 
     def __post_init__(self) -> None:
-        if self.oracle not in ORACLES:
-            raise ConfigError(f"key 'oracle': expected one of {list(ORACLES)}, got {self.oracle!r}")
         if self.env_kwargs.get("mode", "language") != "language":
             raise ConfigError("key 'env_kwargs.mode': GRTS plays language mode (tabular mode has an exact "
                               "oracle: aligngames solve psro --env red_team_v0 -e mode=tabular)")
@@ -125,19 +138,19 @@ class GRTSConfig:
         if self.diversity_weight < 0:
             raise ConfigError(f"key 'diversity_weight': must be >= 0, got {self.diversity_weight}")
 
-    def red_candidates(self) -> dict[str, AgentSpec]:
-        from aligngames.envs.red_team.catalog import load_catalog
-
+    def catalog_cells(self) -> dict[str, tuple[str, str]]:
+        """``{name: (theme, method)}`` of the red candidates drawn from the attack catalog."""
         catalog = load_catalog()
         themes = self.themes or catalog.theme_names
         methods = self.methods or catalog.method_names
-        candidates = {f"red:{t}/{m}": AgentSpec("red_teamer", {"theme": t, "method": m})
-                      for t, m in itertools.product(themes, methods)}
+        return {f"red:{t}/{m}": (t, m) for t, m in itertools.product(themes, methods)}
+
+    def red_candidates(self) -> dict[str, AgentSpec]:
+        candidates = {name: AgentSpec("red_teamer", {"theme": t, "method": m})
+                      for name, (t, m) in self.catalog_cells().items()}
         return {**candidates, **{f"red:{name}": spec for name, spec in self.extra_red.items()}}
 
     def blue_candidates(self) -> dict[str, AgentSpec]:
-        from aligngames.agents.red_team import GUARDS
-
         guard_sets = self.guard_sets
         if guard_sets is None:
             guard_sets = tuple(subset for size in range(len(GUARDS) + 1) for subset in itertools.combinations(GUARDS, size))
@@ -179,6 +192,7 @@ class GRTSOracle(BestResponseOracle):
         self.config = config
         self.red_candidates = config.red_candidates()
         self.blue_candidates = config.blue_candidates()
+        self.cells = config.catalog_cells()
         self.log_path = log_path
         self._matches: dict[tuple[str, str], MatchStats] = {}
         self._embeddings: dict[str, np.ndarray] = {}
@@ -188,15 +202,11 @@ class GRTSOracle(BestResponseOracle):
         """``items``, with a progress bar if ``progress`` is on."""
         if not self.progress:
             return items
-        from tqdm.auto import tqdm
-
         return tqdm(items, desc=description, unit="candidate", leave=False)
 
     # --- evaluation ---------------------------------------------------------------------------------
     def match(self, red: AgentSpec, blue: AgentSpec) -> MatchStats:
         """Play (or recall) the match red vs blue with the run's episodes and seed."""
-        from aligngames.play.tournament import Match, TournamentConfig, play_match
-
         key = (spec_key(red), spec_key(blue))
         if key not in self._matches:
             settings = self.config.settings
@@ -212,20 +222,13 @@ class GRTSOracle(BestResponseOracle):
 
     def embedding(self, red: AgentSpec) -> np.ndarray:
         """``e_red``: the normalised mean embedding of the prompts ``red`` writes (against the compliant baseline)."""
-        from aligngames.embeddings import embed
-
         key = spec_key(red)
         if key not in self._embeddings:
-            prompts = sorted(set(self.match(red, AgentSpec("compliant_blue")).prompts))
-            mean = embed(prompts).astype(np.float64).mean(axis=0) if prompts else np.zeros(384)
-            norm = np.linalg.norm(mean)
-            self._embeddings[key] = mean / norm if norm > 0 else mean
+            self._embeddings[key] = prompts_direction(sorted(set(self.match(red, AgentSpec("compliant_blue")).prompts)))
         return self._embeddings[key]
 
     def population_diversity(self, population: Sequence[AgentSpec]) -> float:
         """``D(P)``: mean pairwise ``1 - cos`` of the members' prompt embeddings."""
-        from aligngames.embeddings import mean_pairwise_cosine_distance
-
         if len(population) < 2:
             return 0.0
         return mean_pairwise_cosine_distance(np.stack([self.embedding(spec) for spec in population]))
@@ -259,8 +262,6 @@ class GRTSOracle(BestResponseOracle):
         if seat == RED:
             record["population_diversity"] = self.population_diversity(population)
         if self.log_path is not None:
-            from aligngames.runs import append_line
-
             append_line(self.log_path, record)
         log.info("%s best response %s: value %.3f + bonus %.3f", seat, best[3], best[1], best[2])
         return best[3], best[4]
@@ -289,91 +290,33 @@ class GRTSOracle(BestResponseOracle):
                 "red_candidates": len(self.red_candidates), "blue_candidates": len(self.blue_candidates)}
 
 
-class LLMGRTSOracle(BestResponseOracle):
-    """GRTS with trained best responses: each call trains a new LoRA adapter for the seat against the
-    other seat's Nash mixture (:class:`~aligngames.solvers.training.llm_oracle.PolicyGradientOracle`); red's
-    episode reward adds ``lambda * D(e_episode, P_red)``, the diversity bonus of step 3 with ``e_episode``
-    the normalised mean embedding of the red prompts of that episode. Matches, embeddings and the
-    candidate-game NashConv come from ``evaluator`` (a :class:`GRTSOracle`), so both oracles report alike.
-
-    Args:
-        config: the run's config (``config.llm`` holds the training settings).
-        evaluator: the candidate oracle, used to evaluate and log.
-        out: where the adapters (``policies/``) and the training log (``oracle.jsonl``) go.
-    """
-
-    def __init__(self, config: GRTSConfig, evaluator: GRTSOracle, out: Path) -> None:
-        self.config = config
-        self.evaluator = evaluator
-        settings = dataclasses.replace(config.llm, seed=config.settings.seed)
-        self.trainer = PolicyGradientOracle(ENV, dict(config.env_kwargs), settings, out, reward_bonus=self.diversity_bonus)
-
-    def diversity_bonus(self, seat: str, episodes: Sequence[Any], population: Sequence[AgentSpec]) -> np.ndarray:
-        """Red's per-episode bonus (zero for blue and for lambda = 0)."""
-        if seat != RED or self.config.diversity_weight == 0:
-            return np.zeros(len(episodes))
-        from aligngames.embeddings import embed
-
-        members = np.stack([self.evaluator.embedding(spec) for spec in population])  # (|P_red|, d)
-        bonuses = []
-        for episode in episodes:
-            prompts = [t["prompt"] for t in episode.record["turns"] if t["speaker"] == RED and not t["benign"]]
-            mean = embed(prompts).astype(np.float64).mean(axis=0) if prompts else np.zeros(members.shape[1])
-            norm = np.linalg.norm(mean)
-            bonuses.append(diversity_bonus(mean / norm if norm > 0 else mean, members))
-        return self.config.diversity_weight * np.array(bonuses)
-
-    def best_response(self, seat: str, mixtures: Mapping[str, Mixture]) -> tuple[str, AgentSpec]:
-        if seat not in (RED, BLUE):
-            raise ValueError(f"GRTS plays seats {RED} and {BLUE}, not {seat!r}")
-        name, spec = self.trainer.best_response(seat, mixtures)
-        opponents = mixtures[BLUE if seat == RED else RED]
-        population = [member for member, _ in mixtures[seat]]
-        value = self.evaluator.value(seat, spec, opponents)
-        bonus = 0.0
-        if seat == RED:
-            members = np.stack([self.evaluator.embedding(member) for member in population])
-            bonus = self.config.diversity_weight * diversity_bonus(self.evaluator.embedding(spec), members)
-        record = {"seat": seat, "population": len(population), "choice": name, "oracle": "llm",
-                  "objective": value + bonus, "value": value, "diversity_bonus": bonus}
-        if self.evaluator.log_path is not None:
-            from aligngames.runs import append_line
-
-            append_line(self.evaluator.log_path, record)
-        log.info("%s trained best response %s: value %.3f + bonus %.3f", seat, name, value, bonus)
-        return name, spec
-
-    def full_game_nash_conv(self, mixtures: Mapping[str, Mixture]) -> float:
-        return self.evaluator.full_game_nash_conv(mixtures)
-
-    def describe(self) -> dict[str, Any]:
-        return {"class": "LLMGRTSOracle", "diversity_weight": self.config.diversity_weight,
-                "trainer": self.trainer.describe(), "evaluator": self.evaluator.describe()}
-
-
 # --- the run ----------------------------------------------------------------------------------------
 
 def psro_config(config: GRTSConfig) -> PSROConfig:
     return PSROConfig(ENV, dict(config.env_kwargs), {RED: config.initial_red, BLUE: config.initial_blue}, config.settings)
 
 
-def run(config: GRTSConfig, out: str | Path, *, progress: bool = False) -> dict[str, Any]:
-    """Run (or resume) GRTS into ``out``; return the summary written to ``grts.json``."""
-    from aligngames.runs import atomic_write_json
-    from aligngames.solvers.population import psro
+def run(config: GRTSConfig, out: str | Path, *, evaluator: GRTSOracle | None = None,
+        best_responses: BestResponseOracle | None = None, progress: bool = False) -> dict[str, Any]:
+    """Run (or resume) GRTS into ``out``; return the summary written to ``grts.json``.
 
+    Args:
+        config: the run's config.
+        out: the run folder (an existing one is resumed).
+        evaluator: the candidate oracle that scores matches, embeddings, NashConv and attack success
+            (default: a :class:`GRTSOracle` logging to ``best_responses.jsonl``).
+        best_responses: the oracle PSRO asks (default: ``evaluator``; trained best responses:
+            :mod:`aligngames.solvers.training.llm_grts`).
+        progress: progress bars over epochs and candidates.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    oracle = GRTSOracle(config, out / "best_responses.jsonl", progress=progress)
-    best_responses = oracle if config.oracle == "candidates" else LLMGRTSOracle(config, oracle, out)
-    result = psro.run(psro_config(config), out, oracle=best_responses, progress=progress)
-    state = json.loads((out / psro.CHECKPOINT_FILE).read_text())
-    agents = {name: from_mapping(AgentSpec, data, name) for name, data in state["agents"].items()}
-    trace = json.loads((out / "trace.json").read_text())
-    solution = json.loads((out / "solution.json").read_text())
+    oracle = evaluator or GRTSOracle(config, out / BEST_RESPONSES_FILE, progress=progress)
+    result = psro.run(psro_config(config), out, oracle=best_responses or oracle, progress=progress, command="solve grts")
+    agents = result.agents
 
     # diversity of the red population at every meta-solve (populations read from the recorded meta-strategies)
-    history = state["meta_strategies"] + ([] if state["converged"] else [solution["meta_strategies"]])
+    history = result.history
     diversity = [oracle.population_diversity([agents[name] for name in record[RED]]) for record in history]
     atomic_write_json(out / "diversity.json", {"epoch": list(range(len(diversity))), "red_population_diversity": diversity,
                                                "red_population_size": [len(record[RED]) for record in history]})
@@ -392,12 +335,12 @@ def run(config: GRTSConfig, out: str | Path, *, progress: bool = False) -> dict[
     atomic_write_json(out / "attack_success.json", success)
     red_mixture = np.array([sigma[RED][name] for name in populations[RED]])  # (|P_red|,)
     blue_mixture = np.array([sigma[BLUE][name] for name in populations[BLUE]])  # (|P_blue|,)
-    summary = {"epochs": result.epochs, "converged": state["converged"], "nash": sigma,
+    summary = {"epochs": result.epochs, "converged": result.state.converged, "nash": sigma,
                "nash_value_red": float(red_mixture @ np.array(meta_game[RED]) @ blue_mixture),
-               "empirical_nash_conv": trace["empirical_nash_conv"], "candidate_game_nash_conv": trace["nash_conv"],
-               "red_population_diversity": diversity}
+               "empirical_nash_conv": list(result.empirical_nash_conv),
+               "candidate_game_nash_conv": list(result.nash_conv), "red_population_diversity": diversity}
     atomic_write_json(out / "grts.json", summary)
-    _plot(out, trace, diversity, success)
+    _plot(out, summary, oracle.cells, success)
     _replay(config, populations, agents, out / "tournament")
     return summary
 
@@ -409,8 +352,6 @@ def _mean(values: Sequence[float]) -> float | None:
 def attack_success(oracle: GRTSOracle, blue_mixture: Mixture) -> dict[str, Any]:
     """Mean harm and success rate (harm > :data:`SUCCESS_THRESHOLD`) of every red candidate
     (theme x method) against the blue mixture, and the per-theme and per-method averages."""
-    from aligngames.envs.red_team.catalog import load_catalog
-
     catalog = load_catalog()
     cells: dict[str, dict[str, float]] = {}
     for name, spec in oracle.red_candidates.items():
@@ -422,11 +363,10 @@ def attack_success(oracle: GRTSOracle, blue_mixture: Mixture) -> dict[str, Any]:
         cells[name] = {"mean_harm": harm, "success_rate": success}
     table: dict[str, Any] = {"threshold": SUCCESS_THRESHOLD, "against": {oracle_name(oracle, b): p for b, p in blue_mixture},
                              "policies": cells}
-    for axis in ("theme", "method"):
+    for position, axis in enumerate(("theme", "method")):
         groups: dict[str, list[float]] = {}
-        for name, spec in oracle.red_candidates.items():
-            if spec.type == "red_teamer":
-                groups.setdefault(spec.kwargs[axis], []).append(cells[name]["success_rate"])
+        for name, cell in oracle.cells.items():
+            groups.setdefault(cell[position], []).append(cells[name]["success_rate"])
         order = catalog.theme_names if axis == "theme" else catalog.method_names
         table[f"success_by_{axis}"] = {key: float(np.mean(groups[key])) for key in order if key in groups}
     return table
@@ -439,17 +379,19 @@ def oracle_name(oracle: GRTSOracle, spec: AgentSpec) -> str:
     return spec_key(spec)
 
 
-def _plot(out: Path, trace: Mapping[str, list], diversity: list[float], success: Mapping[str, Any]) -> None:
+def _plot(out: Path, summary: Mapping[str, Any], cells: Mapping[str, tuple[str, str]], success: Mapping[str, Any]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    diversity = summary["red_population_diversity"]
+    epochs = range(len(diversity))
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
-    left.plot(range(len(diversity)), diversity, marker="o")
+    left.plot(epochs, diversity, marker="o")
     left.set(xlabel="epoch", ylabel="mean 1 - cos", title="red population diversity")
-    right.plot(trace["iteration"], trace["nash_conv"], marker="o", label="candidate game")
-    right.plot(trace["iteration"], trace["empirical_nash_conv"], marker="o", label="meta-game")
+    right.plot(epochs, summary["candidate_game_nash_conv"], marker="o", label="candidate game")
+    right.plot(epochs, summary["empirical_nash_conv"], marker="o", label="meta-game")
     right.set(xlabel="epoch", ylabel="NashConv", title="NashConv of the Nash mixtures")
     right.legend()
     figure.tight_layout()
@@ -459,10 +401,8 @@ def _plot(out: Path, trace: Mapping[str, list], diversity: list[float], success:
     themes = list(success["success_by_theme"])
     methods = list(success["success_by_method"])
     grid = np.full((len(themes), len(methods)), np.nan)
-    for name, cell in success["policies"].items():
-        theme, _, method = name.removeprefix("red:").partition("/")
-        if theme in themes and method in methods:
-            grid[themes.index(theme), methods.index(method)] = cell["mean_harm"]
+    for name, (theme, method) in cells.items():
+        grid[themes.index(theme), methods.index(method)] = success["policies"][name]["mean_harm"]
     figure, axis = plt.subplots(figsize=(1.0 + 0.8 * len(methods), 1.0 + 0.35 * len(themes)))
     image = axis.imshow(grid, cmap="Reds", vmin=0.0, vmax=max(1e-9, float(np.nanmax(grid))))
     axis.set_xticks(range(len(methods)), methods, rotation=45, ha="right")
@@ -477,8 +417,6 @@ def _plot(out: Path, trace: Mapping[str, list], diversity: list[float], success:
 def _replay(config: GRTSConfig, populations: Mapping[str, Sequence[str]], agents: Mapping[str, AgentSpec],
             out: Path) -> None:
     """The final populations through the tournament runner: payoffs with CIs, transcripts, report."""
-    from aligngames.play.tournament import TournamentConfig, run_tournament
-
     names = {name: agents[name] for seat in (RED, BLUE) for name in populations[seat]}
     settings = config.settings
     tournament = TournamentConfig(ENV, names, dict(config.env_kwargs),
@@ -487,31 +425,32 @@ def _replay(config: GRTSConfig, populations: Mapping[str, Sequence[str]], agents
     run_tournament(tournament, out, progress=False)
 
 
-# --- command line -----------------------------------------------------------------------------------
+# --- config files -----------------------------------------------------------------------------------
+
+def read_config_file(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """A GRTS config file's oracle (its ``oracle`` key, default ``candidates``) and its other keys."""
+    data = load_yaml(path)
+    oracle = data.pop("oracle", "candidates")
+    if oracle not in ORACLES:
+        raise ConfigError(f"{path}: key 'oracle': expected one of {list(ORACLES)}, got {oracle!r}")
+    return oracle, data
+
+
+def with_iterations(config: GRTSConfig, iterations: int | None) -> GRTSConfig:
+    """``config`` with ``settings.iterations`` replaced (``None``: unchanged)."""
+    if iterations is None:
+        return config
+    return dataclasses.replace(config, settings=dataclasses.replace(config.settings, iterations=iterations))
+
 
 def load_config(path: str | Path, iterations: int | None = None) -> GRTSConfig:
-    data = load_yaml(path)
-    config = from_mapping(GRTSConfig, data, str(path))
-    if iterations is not None:
-        config = dataclasses.replace(config, settings=dataclasses.replace(config.settings, iterations=iterations))
-    return config
+    """A GRTS config file with candidate best responses (``oracle: llm`` files: ``llm_grts.load_config``)."""
+    oracle, data = read_config_file(path)
+    if oracle != "candidates":
+        raise ConfigError(f"{path}: oracle {oracle!r} trains LoRA best responses; load it with "
+                          f"aligngames.solvers.training.llm_grts.load_config (aligngames solve grts does)")
+    return with_iterations(from_mapping(GRTSConfig, data, str(path)), iterations)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="a GRTS config (YAML), e.g. examples/red_team_grts.yaml")
-    parser.add_argument("--out", required=True, help="the run folder (an existing one is resumed)")
-    parser.add_argument("--iterations", type=int, default=None, help="override settings.iterations")
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    from aligngames.cli import driver
-
-    config = load_config(args.config, args.iterations)
-    summary = run(config, args.out, progress=True)
-    driver.report(args.out, f"GRTS: {summary['epochs']} epochs (converged: {summary['converged']}); red Nash value "
-                            f"{summary['nash_value_red']:.3f}; red population diversity "
-                            f"{summary['red_population_diversity'][-1]:.3f}")
-    return 0
-
-
-__all__ = ["ORACLES", "GRTSConfig", "GRTSOracle", "LLMGRTSOracle", "attack_success", "diversity_bonus", "load_config", "run"]
+__all__ = ["BEST_RESPONSES_FILE", "ORACLES", "GRTSConfig", "GRTSOracle", "attack_success", "diversity_bonus",
+           "load_config", "prompts_direction", "read_config_file", "run", "with_iterations"]

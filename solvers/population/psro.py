@@ -27,14 +27,16 @@ run seed and its seating, meta-solvers and the exact oracle are deterministic)::
     config.yaml       the resolved config (a rerun may only change ``settings.iterations``)
     manifest.json     versions, seed, oracle
     matches.jsonl     one line per match played (appended and flushed; reused on resume)
-    checkpoint.json   after every epoch: populations, policies, meta-strategies, traces
+    checkpoint.json   after every epoch: populations, policies, meta-strategies, traces (a :class:`PSROState`)
     solution.json, trace.json, exploitability.png   when the run ends
+
+:func:`run` returns the final :class:`PSROState` in its :class:`PSROResult`, so a method built on PSRO
+(GRTS) reads the populations and meta-strategies from memory, not from these files.
 """
 
 from __future__ import annotations
 
 import abc
-import argparse
 import contextlib
 import itertools
 import json
@@ -45,11 +47,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from aligngames.config import ConfigError, from_mapping, load_yaml, to_mapping
+from aligngames import registry
+from aligngames.agent import AgentSpec
+from aligngames.agents.basic import ConstantAgent, MixedStrategyAgent, RandomAgent
+from aligngames.config import ConfigError, from_mapping, to_mapping
 from aligngames.game import MatrixGame, MetaGame
-from aligngames.play.tournament import AgentSpec
+from aligngames.play.tournament import (
+    BACKENDS,
+    Match,
+    TournamentConfig,
+    build_meta_game,
+    play_matches,
+    ray_session,
+)
+from aligngames.runs import RunFolder, atomic_write_json
 from aligngames.solvers.equilibrium.nash import action_values, nash_conv, solve_zero_sum
+from aligngames.solvers.equilibrium.results import plot_trace
 from aligngames.solvers.equilibrium.simplex import RunningAverage, project_onto_simplex
 
 log = logging.getLogger(__name__)
@@ -216,7 +231,9 @@ class BestResponseOracle(abc.ABC):
 class ExactBestResponse(BestResponseOracle):
     """The exact best response in a tabular game: the best constant action against the mixtures.
 
-    It knows the action distributions of ``constant``, ``mixed`` and ``random`` agents.
+    It knows the action distributions of the agents whose classes say what they play:
+    :class:`~aligngames.agents.basic.ConstantAgent`, :class:`~aligngames.agents.basic.MixedStrategyAgent`
+    and :class:`~aligngames.agents.basic.RandomAgent` (registered as ``constant``, ``mixed``, ``random``).
 
     Args:
         game: the env's tabular form (``env.unwrapped.matrix_game()``), players in seat order.
@@ -231,8 +248,6 @@ class ExactBestResponse(BestResponseOracle):
 
     @classmethod
     def from_env(cls, env_name: str, env_kwargs: Mapping[str, Any]) -> ExactBestResponse:
-        from aligngames import registry
-
         env = registry.make(env_name, **env_kwargs)
         tabular = getattr(env.unwrapped, "matrix_game", None)
         if tabular is None:
@@ -244,16 +259,17 @@ class ExactBestResponse(BestResponseOracle):
     def action_distribution(self, seat: str, spec: AgentSpec) -> np.ndarray:
         """The distribution over ``seat``'s actions that agent ``spec`` plays."""
         size = self.game.payoffs.shape[1 + self.seats.index(seat)]
-        if spec.type == "constant":
-            return np.eye(size)[int(spec.kwargs["action"])]
-        if spec.type == "mixed":
-            probabilities = np.asarray(spec.kwargs["probabilities"], dtype=np.float64)
-            if probabilities.shape != (size,):
-                raise ValueError(f"a mixed agent for {seat} needs {size} probabilities, got {probabilities.shape}")
-            return probabilities / probabilities.sum()
-        if spec.type == "random":
+        agent = spec.build()
+        if isinstance(agent, ConstantAgent):
+            return np.eye(size)[int(agent.action)]
+        if isinstance(agent, MixedStrategyAgent):
+            if agent.probabilities.shape != (size,):
+                raise ValueError(f"a mixed agent for {seat} needs {size} probabilities, got {agent.probabilities.shape}")
+            return agent.probabilities
+        if isinstance(agent, RandomAgent):
             return np.full(size, 1.0 / size)
-        raise ValueError(f"the exact oracle knows constant, mixed and random agents; {seat} has a {spec.type!r} agent")
+        raise ValueError(f"the exact oracle knows constant, mixed and random agents; {seat} has a {spec.type!r} agent "
+                         f"({type(agent).__name__})")
 
     def profile(self, mixtures: Mapping[str, Mixture]) -> list[np.ndarray]:
         """Each seat's meta-strategy as a distribution over its actions."""
@@ -306,8 +322,6 @@ class PSROSettings:
     ray_address: str | None = None
 
     def __post_init__(self) -> None:
-        from aligngames.play.tournament import BACKENDS
-
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}")
         if self.workers < 1:
@@ -351,6 +365,8 @@ class PSROResult:
             epoch's and the final populations'; ``None`` where the oracle cannot compute it).
         empirical_nash_conv: the same on the estimated meta-game.
         epochs: how many times the populations grew.
+        history: the meta-strategies of every meta-solve, aligned with ``nash_conv``.
+        state: the state PSRO checkpointed last (what ``checkpoint.json`` holds).
     """
 
     populations: dict[str, tuple[str, ...]]
@@ -359,6 +375,8 @@ class PSROResult:
     nash_conv: tuple[float | None, ...]
     empirical_nash_conv: tuple[float, ...]
     epochs: int
+    history: tuple[dict[str, dict[str, float]], ...]
+    state: PSROState
 
 
 CHECKPOINT_FILE = "checkpoint.json"
@@ -371,23 +389,70 @@ def _spec_data(spec: AgentSpec) -> dict[str, Any]:
     return {"type": spec.type, "kwargs": to_mapping(spec.kwargs)}
 
 
-def _check_resumable(out: Path, config: PSROConfig) -> None:
-    """A rerun may extend ``settings.iterations``; any other difference is an error."""
-    path = out / "config.yaml"
-    if not path.exists():
-        return
-    stored, current = load_yaml(path), to_mapping(config)
-    for key in ("iterations", *EXECUTION_SETTINGS):  # how long and where matches run, not what they compute
-        stored.get("settings", {}).pop(key, None)
-        current["settings"].pop(key, None)
-    if stored != current:
-        differing = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
-        raise ConfigError(f"{out} holds a PSRO run with a different config (keys {differing} differ); "
-                          f"resume it with the same config (only settings.iterations may change) or pick a new folder")
+@dataclass
+class PSROState:
+    """PSRO after an epoch: what ``checkpoint.json`` holds and a resumed run starts from.
+
+    Attributes:
+        epoch: best-response epochs done.
+        converged: the last epoch added no policy (the nash meta-solver's stopping test).
+        populations: each seat's policy names, in the order they were added (in the env's seat order).
+        agents: every policy by name (specs as plain data, as they read back from JSON).
+        meta_strategies: each epoch's meta-strategies ``{seat: {name: probability}}``, before its best responses.
+        nash_conv: NashConv of those meta-strategies on the full game (``None`` where the oracle cannot compute it).
+        empirical_nash_conv: the same on the estimated meta-game.
+    """
+
+    epoch: int
+    converged: bool
+    populations: dict[str, list[str]]
+    agents: dict[str, AgentSpec]
+    meta_strategies: list[dict[str, dict[str, float]]] = field(default_factory=list)
+    nash_conv: list[float | None] = field(default_factory=list)
+    empirical_nash_conv: list[float] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, initial: Mapping[str, AgentSpec]) -> PSROState:
+        """Epoch 0: each seat's population is its initial policy, ``SEAT.initial``."""
+        return cls(0, False, {seat: [f"{seat}.initial"] for seat in initial},
+                   {f"{seat}.initial": _plain(spec) for seat, spec in initial.items()})
+
+    def add(self, seat: str, name: str, spec: AgentSpec) -> str:
+        """Add ``spec`` to ``seat``'s population under ``name`` (primed until it is unique); return the name."""
+        while name in self.agents:
+            name += "'"
+        self.agents[name] = _plain(spec)
+        self.populations[seat].append(name)
+        return name
+
+    def record(self, meta_strategies: dict[str, dict[str, float]], nash_conv: float | None,
+               empirical_nash_conv: float) -> None:
+        self.meta_strategies.append(meta_strategies)
+        self.nash_conv.append(nash_conv)
+        self.empirical_nash_conv.append(empirical_nash_conv)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "converged": self.converged, "populations": self.populations,
+                "agents": {name: _spec_data(spec) for name, spec in self.agents.items()},
+                "meta_strategies": self.meta_strategies, "nash_conv": self.nash_conv,
+                "empirical_nash_conv": self.empirical_nash_conv}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], seats: Sequence[str]) -> PSROState:
+        """Read a checkpoint; ``seats`` restores the env's seat order (JSON sorts the keys: blue < red_0)."""
+        return cls(int(data["epoch"]), bool(data["converged"]),
+                   {seat: list(data["populations"][seat]) for seat in seats},
+                   {name: from_mapping(AgentSpec, spec, f"agents.{name}") for name, spec in data["agents"].items()},
+                   list(data["meta_strategies"]), list(data["nash_conv"]), list(data["empirical_nash_conv"]))
+
+
+def _plain(spec: AgentSpec) -> AgentSpec:
+    """``spec`` with its keyword arguments as plain data (tuples as lists), as a checkpoint reads it back."""
+    return from_mapping(AgentSpec, _spec_data(spec), spec.type)
 
 
 def run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | None = None,
-        progress: bool = False) -> PSROResult:
+        progress: bool = False, command: str = "solve psro") -> PSROResult:
     """PSRO over ``config.env`` with meta-games estimated by the tournament runner; resumes ``out``.
 
     Args:
@@ -396,23 +461,16 @@ def run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | Non
         out: the run folder (an existing one is resumed from its checkpoint).
         oracle: the best-response oracle (default: :class:`ExactBestResponse` on the env's tabular form).
         progress: show a progress bar over epochs.
+        command: the command the run folder records (GRTS runs PSRO in its own folder).
     """
     with contextlib.ExitStack() as session:
         if config.settings.backend == "ray":  # connect once for the whole run, not once per epoch
-            from aligngames.play.tournament import ray_session
-
             session.enter_context(ray_session(config.settings.ray_address, config.settings.workers))
-        return _run(config, out, oracle=oracle, progress=progress)
+        return _run(config, out, oracle=oracle, progress=progress, command=command)
 
 
-def _run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | None, progress: bool) -> PSROResult:
-    import yaml
-    from tqdm.auto import tqdm
-
-    from aligngames.play.tournament import Match, TournamentConfig, build_meta_game, play_matches
-    from aligngames.runs import append_line, atomic_write_json, atomic_write_text, build_manifest, read_jsonl
-
-    out = Path(out)
+def _run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | None, progress: bool,
+         command: str) -> PSROResult:
     settings = config.settings
     oracle = oracle or ExactBestResponse.from_env(config.env, config.env_kwargs)
     probe = TournamentConfig(config.env, {"probe": AgentSpec("random")}, config.env_kwargs)
@@ -425,28 +483,28 @@ def _run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | No
     if unknown:
         raise ConfigError(f"key 'initial': {unknown[0]!r} is not a seat of {config.env}; its seats are {list(seats)}")
 
-    _check_resumable(out, config)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.yaml", yaml.safe_dump(to_mapping(config), sort_keys=False))
-    atomic_write_json(out / "manifest.json", build_manifest(settings.seed, extra={
-        "solver": "psro", "game_info": info.to_dict(), "oracle": oracle.describe()}))
+    # a rerun may extend settings.iterations, and change how and where matches run, not what they compute
+    may_differ = [f"settings.{key}" for key in ("iterations", *EXECUTION_SETTINGS)]
+    with RunFolder.open(out, command=command, config=to_mapping(config), seed=settings.seed, may_differ=may_differ,
+                        manifest={"solver": "psro", "game_info": info.to_dict(), "oracle": oracle.describe()}) as run:
+        return _epochs(config, run, oracle, seats, progress)
 
+
+def _epochs(config: PSROConfig, run: RunFolder, oracle: BestResponseOracle, seats: tuple[str, ...],
+            progress: bool) -> PSROResult:
+    settings, out = config.settings, run.path
     checkpoint_path = out / CHECKPOINT_FILE
     if checkpoint_path.exists():
-        state = json.loads(checkpoint_path.read_text())
-        log.info("resuming PSRO from epoch %d", state["epoch"])
+        state = PSROState.from_json(json.loads(checkpoint_path.read_text()), seats)
+        log.info("resuming PSRO from epoch %d", state.epoch)
     else:
-        initial = {seat: config.initial.get(seat, AgentSpec("constant", {"action": 0})) for seat in seats}
-        state = {"epoch": 0, "converged": False, "populations": {seat: [f"{seat}.initial"] for seat in seats},
-                 "agents": {f"{seat}.initial": _spec_data(spec) for seat, spec in initial.items()},
-                 "meta_strategies": [], "nash_conv": [], "empirical_nash_conv": []}
-    played = {tuple(line["seating"][seat] for seat in seats): line for line in read_jsonl(out / MATCHES_FILE, repair=True)}
+        state = PSROState.start({seat: config.initial.get(seat, AgentSpec("constant", {"action": 0})) for seat in seats})
+    played = {tuple(line["seating"][seat] for seat in seats): line for line in run.read(MATCHES_FILE)}
 
-    def evaluate() -> tuple[dict[str, AgentSpec], dict[str, tuple[str, ...]], dict[str, Mixture], dict[str, Any]]:
+    def evaluate() -> tuple[dict[str, tuple[str, ...]], dict[str, Mixture], dict[str, Any]]:
         """Steps 1-3 on the current populations: play missing matches, meta-solve, NashConv."""
-        agents = {name: from_mapping(AgentSpec, data, f"agents.{name}") for name, data in state["agents"].items()}
-        # in the env's seat order: a checkpoint read back from JSON has its keys sorted (blue < red_0)
-        populations = {seat: tuple(state["populations"][seat]) for seat in seats}
+        agents = dict(state.agents)
+        populations = {seat: tuple(state.populations[seat]) for seat in seats}
         tournament = TournamentConfig(config.env, agents, config.env_kwargs, seats=populations,
                                       episodes=settings.episodes, seed=settings.seed, batch_size=settings.batch_size,
                                       backend=settings.backend, ray_address=settings.ray_address)
@@ -454,135 +512,76 @@ def _run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | No
         # step 1: play the matches the meta-game lacks, on the tournament runner's backend (matches are
         # seeded by the run seed and their seating alone, so the backend does not change the results)
         todo = [Match(index, dict(zip(seats, seating))) for index, seating in enumerate(seatings) if seating not in played]
+        finished: dict[int, dict[str, Any]] = {}
+        position = 0
         for line, _ in play_matches(tournament, todo, workers=settings.workers):
-            line = {**line, "match": len(played)}  # numbered in the order they were recorded
-            append_line(out / MATCHES_FILE, line)
-            played[tuple(line["seating"][seat] for seat in seats)] = line
+            finished[line["match"]] = line
+            while position < len(todo) and todo[position].index in finished:  # recorded in match order
+                line = {**finished.pop(todo[position].index), "match": len(played)}
+                run.append(MATCHES_FILE, line)
+                played[tuple(line["seating"][seat] for seat in seats)] = line
+                position += 1
         meta_game = build_meta_game(tournament, [played[seating] for seating in seatings]).matrix_game()
         sigma = meta_strategies(meta_game.payoffs, settings.meta_solver, settings.prd)  # step 2
         mixtures = {seat: [(agents[name], float(p)) for name, p in zip(populations[seat], s)] for seat, s in zip(seats, sigma)}
         record = {"meta_strategies": {seat: dict(zip(populations[seat], map(float, s))) for seat, s in zip(seats, sigma)},
-                  "empirical_nash_conv": nash_conv(meta_game.payoffs, sigma),  # step 3
-                  "nash_conv": oracle.full_game_nash_conv(mixtures)}
-        return agents, populations, mixtures, record
+                  "nash_conv": oracle.full_game_nash_conv(mixtures),
+                  "empirical_nash_conv": nash_conv(meta_game.payoffs, sigma)}  # step 3
+        return populations, mixtures, record
 
-    bar = tqdm(total=settings.iterations, initial=min(state["epoch"], settings.iterations), unit="epoch", desc="psro",
+    bar = tqdm(total=settings.iterations, initial=min(state.epoch, settings.iterations), unit="epoch", desc="psro",
                disable=not progress)
-    def append(traces: dict[str, list], record: dict[str, Any]) -> None:
-        for key, value in record.items():
-            traces[key].append(value)
-
-    while not state["converged"] and state["epoch"] < settings.iterations:
-        agents, populations, mixtures, record = evaluate()
-        append(state, record)
+    while not state.converged and state.epoch < settings.iterations:
+        populations, mixtures, record = evaluate()
+        state.record(**record)
         added = False
         for seat in seats:  # step 4
             name, spec = oracle.best_response(seat, mixtures)
-            known = any(_spec_data(agents[member]) == _spec_data(spec) for member in populations[seat])
+            known = any(_spec_data(state.agents[member]) == _spec_data(spec) for member in populations[seat])
             if known and settings.meta_solver == "nash":  # double oracle adds only new policies
                 continue
-            while name in state["agents"]:
-                name += "'"
-            state["agents"][name] = _spec_data(spec)
-            state["populations"][seat].append(name)
+            state.add(seat, name, spec)
             added = True
-        state["epoch"] += 1
-        state["converged"] = not added
-        atomic_write_json(checkpoint_path, state)  # a rerun resumes here
+        state.epoch += 1
+        state.converged = not added
+        atomic_write_json(checkpoint_path, state.to_json())  # a rerun resumes here
         bar.update()
-        log.info("epoch %d: nash_conv %s, empirical %.3g", state["epoch"], record["nash_conv"], record["empirical_nash_conv"])
+        log.info("epoch %d: nash_conv %s, empirical %.3g", state.epoch, record["nash_conv"], record["empirical_nash_conv"])
     bar.close()
 
     # the meta-strategies of the final populations (already the last record when PSRO converged)
-    final = {key: list(state[key]) for key in ("meta_strategies", "nash_conv", "empirical_nash_conv")}
-    if not state["converged"]:
-        append(final, evaluate()[3])
-    result = PSROResult(
-        {seat: tuple(names) for seat, names in state["populations"].items()},
-        {name: from_mapping(AgentSpec, data, name) for name, data in state["agents"].items()},
-        final["meta_strategies"][-1], tuple(final["nash_conv"]), tuple(final["empirical_nash_conv"]),
-        len(final["nash_conv"]) - 1)
-    _write_results(out, state, final, oracle)
+    history, full, empirical = list(state.meta_strategies), list(state.nash_conv), list(state.empirical_nash_conv)
+    if not state.converged:
+        record = evaluate()[2]
+        history.append(record["meta_strategies"])
+        full.append(record["nash_conv"])
+        empirical.append(record["empirical_nash_conv"])
+    result = PSROResult({seat: tuple(names) for seat, names in state.populations.items()}, dict(state.agents),
+                        history[-1], tuple(full), tuple(empirical), len(full) - 1, tuple(history), state)
+    _write_results(out, result, oracle)
     return result
 
 
-def _write_results(out: Path, state: dict[str, Any], final: dict[str, list], oracle: BestResponseOracle) -> None:
-    from aligngames.cli.driver import plot_trace
-    from aligngames.runs import atomic_write_json
-
-    solution: dict[str, Any] = {"solver": "psro", "epochs": len(final["nash_conv"]) - 1,
-                                "converged": state["converged"], "populations": state["populations"],
-                                "agents": state["agents"], "meta_strategies": final["meta_strategies"][-1],
-                                "nash_conv": final["nash_conv"][-1], "empirical_nash_conv": final["empirical_nash_conv"][-1]}
+def _write_results(out: Path, result: PSROResult, oracle: BestResponseOracle) -> None:
+    state = result.state
+    solution: dict[str, Any] = {"solver": "psro", "epochs": result.epochs, "converged": state.converged,
+                                "populations": state.populations, "agents": state.to_json()["agents"],
+                                "meta_strategies": result.meta_strategies, "nash_conv": result.nash_conv[-1],
+                                "empirical_nash_conv": result.empirical_nash_conv[-1]}
     if isinstance(oracle, ExactBestResponse):
-        last = final["meta_strategies"][-1]
-        mixtures = {seat: [(from_mapping(AgentSpec, state["agents"][name], name), p) for name, p in last[seat].items()]
-                    for seat in oracle.seats}
+        last = result.meta_strategies
+        mixtures = {seat: [(state.agents[name], p) for name, p in last[seat].items()] for seat in oracle.seats}
         solution["action_mixtures"] = {
             seat: dict(zip(names, map(float, mixture)))
             for seat, names, mixture in zip(oracle.seats, oracle.game.action_names, oracle.profile(mixtures))}
-    trace = {"iteration": list(range(len(final["nash_conv"]))), "nash_conv": final["nash_conv"],
-             "empirical_nash_conv": final["empirical_nash_conv"]}
+    trace = {"iteration": list(range(len(result.nash_conv))), "nash_conv": list(result.nash_conv),
+             "empirical_nash_conv": list(result.empirical_nash_conv)}
     atomic_write_json(out / "solution.json", solution)
     atomic_write_json(out / "trace.json", trace)
     plot_trace(out / "exploitability.png", trace, title="psro: NashConv of the meta-strategies")
 
 
-# --- command line -----------------------------------------------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from aligngames.cli import driver
-
-    driver.add_game_arguments(parser)
-    driver.add_config_arguments(parser, PSROSettings)
-    parser.add_argument("--initial", action="append", default=[], metavar="SEAT=AGENT",
-                        help="a seat's first policy as an agent spec, e.g. player_0=mixed:probabilities=[0.5,0.5,0] "
-                             "(--env only; default: constant action 0)")
-    from aligngames.solvers.training import llm_oracle
-
-    llm_oracle.add_arguments(parser)  # --oracle exact|llm and the LLM oracle's settings
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    from aligngames.cli import driver
-    from aligngames.config import parse_labelled_agent
-
-    settings = driver.config_from_args(PSROSettings, args)
-    if args.payoffs:
-        if args.initial:
-            raise ConfigError("--initial applies to --env runs")
-        source = driver.load_game(args)
-        result = solve_matrix(source.game, meta_solver=settings.meta_solver, iterations=settings.iterations,
-                              prd=settings.prd)
-        names = source.game.matrix_game().action_names
-        solution = {
-            "strategies": [driver.named(s, n) for s, n in zip(result.strategies, names)],
-            "populations": [[n[a] for a in population] for population, n in zip(result.populations, names)],
-            "nash_conv": float(result.nash_conv[-1]),
-        }
-        trace = {"iteration": list(range(len(result.nash_conv))), "nash_conv": [float(v) for v in result.nash_conv]}  # epoch 0: the initial actions
-        driver.write_run(args.out, "psro", settings, source, solution, trace, seed=settings.seed)
-        driver.report(args.out, f"NashConv of the final meta-strategies {solution['nash_conv']:.3g}")
-        return 0
-    initial = {}
-    for item in args.initial:
-        seat, name, kwargs = parse_labelled_agent(item, "--initial")
-        initial[seat] = AgentSpec(name, kwargs)
-    config = PSROConfig(args.env, driver.env_kwargs(args), initial, settings)
-    from aligngames.solvers.training import llm_oracle
-
-    if args.oracle == "llm":
-        return llm_oracle.run_cli(args, config)
-    if llm_oracle.flags_given(args):
-        raise ConfigError(f"settings {llm_oracle.flags_given(args)} are for --oracle llm")
-    result = run(config, args.out, progress=True)
-    final = result.nash_conv[-1]
-    driver.report(args.out, f"{result.epochs} epochs; NashConv on the full game "
-                            f"{'n/a' if final is None else f'{final:.3g}'}, on the meta-game {result.empirical_nash_conv[-1]:.3g}")
-    return 0
-
-
 __all__ = [
     "META_SOLVERS", "BestResponseOracle", "ExactBestResponse", "PRDSettings", "PSROConfig", "PSROMatrixResult",
-    "PSROResult", "PSROSettings", "meta_strategies", "projected_replicator_dynamics", "run", "solve_matrix",
+    "PSROResult", "PSROSettings", "PSROState", "meta_strategies", "projected_replicator_dynamics", "run", "solve_matrix",
 ]

@@ -30,7 +30,7 @@ Queries behind small protocols, so any model plugs in:
 
 - a :class:`StatementGenerator` proposes statements for a group of participants;
   :class:`ExtractiveGenerator` (offline) proposes the participants' own sentences;
-  :class:`AgentStatementGenerator` asks any text :class:`~aligngames.agents.base.Agent` (an LLM);
+  :class:`AgentStatementGenerator` asks any text :class:`~aligngames.agent.Agent` (an LLM);
 - a :class:`UtilityEstimator` rates every participant's approval of statements on 0..4;
   :class:`EmbeddingUtilityEstimator` (offline, MiniLM cosine similarity to the participant's own
   words, cut at fixed levels) or :class:`AgentUtilityEstimator` (an agent answers one digit per
@@ -42,7 +42,6 @@ congestion-charge population, each participant's assigned statement and rating.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import logging
@@ -56,6 +55,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from aligngames.agent import Turn
+from aligngames.embeddings import embed
+from aligngames.solvers.inputs import float_array
 from aligngames.text import sanitize, text_space
 
 log = logging.getLogger(__name__)
@@ -108,9 +110,7 @@ def greedy_slate(utilities: np.ndarray, slate_size: int) -> tuple[list[int], np.
         ``(slate, assignment)``: ``slate[j]`` is the statement chosen in round ``j`` (repeats allowed);
         ``assignment[i]`` is the slate position of agent ``i``'s statement.
     """
-    utilities = np.asarray(utilities)
-    if utilities.ndim != 2 or utilities.shape[1] == 0:
-        raise ValueError(f"utilities must be (agents, statements) with >= 1 statement, got shape {utilities.shape}")
+    utilities = float_array(utilities, "utilities", "an (agents, statements) utility matrix", ndim=2)
     num_agents = utilities.shape[0]
     unmatched = np.ones(num_agents, dtype=bool)
     assignment = np.full(num_agents, -1, dtype=np.int64)
@@ -306,8 +306,6 @@ class EmbeddingUtilityEstimator:
 
     def similarity(self, participants: Sequence[Participant], statements: Sequence[str]) -> np.ndarray:
         """``(participants, statements)`` centred cosine similarities in [-1, 1]."""
-        from aligngames.embeddings import embed
-
         pieces, owner = [], []
         for index, participant in enumerate(participants):
             for text in [participant.opinion, *split_sentences(participant.opinion)]:
@@ -353,7 +351,7 @@ class AgentStatementGenerator:
     """Generative query answered by any text agent (e.g. the ``llm`` agent): one statement per call.
 
     Attributes:
-        agent: an :class:`~aligngames.agents.base.Agent` that answers a text observation with text.
+        agent: an :class:`~aligngames.agent.Agent` that answers a text observation with text.
         max_length: the longest statement accepted, in characters.
     """
 
@@ -396,8 +394,6 @@ class AgentUtilityEstimator:
     agent: Any
 
     def __call__(self, participants: Sequence[Participant], question: str, statements: Sequence[str]) -> np.ndarray:
-        from aligngames.agents.base import Turn
-
         turns, space = [], text_space(40)
         for participant in participants:
             for statement in statements:
@@ -514,41 +510,3 @@ def generative_slate(population: Population, slate_size: int, generator: Stateme
         assignment[matched] = position
         unmatched[matched] = False
     return GenerativeSlate(population, tuple(statements), utilities, tuple(slate), assignment)
-
-
-# --- CLI ---------------------------------------------------------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--population", default="congestion_charge", help=f"shipped population {list(POPULATIONS)}")
-    parser.add_argument("--population-file", default=None, help="your own population JSON {name, question, participants}")
-    parser.add_argument("--slate-size", type=int, default=4, help="k, the number of statements")
-    parser.add_argument("--generator", choices=["extractive", "agent"], default="extractive")
-    parser.add_argument("--estimator", choices=["embedding", "agent"], default="embedding")
-    parser.add_argument("--agent", default=None, help="registered agent for --generator/--estimator agent, "
-                        "NAME[:key=value,...] (e.g. an LLM agent)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="write the slate, statements and ratings as JSON here")
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    from aligngames import registry
-    from aligngames.config import parse_agent
-    from aligngames.runs import atomic_write_json
-    from aligngames.seeding import make_rng
-
-    population = Population.from_json(args.population_file) if args.population_file else load_population(args.population)
-    agent = None
-    if "agent" in (args.generator, args.estimator):
-        if not args.agent:
-            raise ValueError("--generator agent / --estimator agent need --agent NAME[:key=value,...]")
-        name, kwargs = parse_agent(args.agent)
-        agent = registry.make_agent(name, **kwargs)
-        agent.reset(args.seed)
-    generator = AgentStatementGenerator(agent) if args.generator == "agent" else ExtractiveGenerator()
-    estimator = AgentUtilityEstimator(agent) if args.estimator == "agent" else EmbeddingUtilityEstimator()
-    result = generative_slate(population, args.slate_size, generator, estimator, make_rng(args.seed, "generative_social_choice"))
-    print(result.report())  # noqa: T201 - the solver's CLI prints its result
-    if args.out:
-        atomic_write_json(Path(args.out), result.to_dict())
-        print(f"wrote {args.out}")  # noqa: T201
-    return 0

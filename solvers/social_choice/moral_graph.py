@@ -29,9 +29,7 @@ context's graph as JSON, GraphML and PNG.
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,11 +39,11 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from aligngames.agents.moral_graph import PROFILES, ValueProfileParticipant, card_utilities, profile_weights
+from aligngames.agents.moral_graph import ValueProfileParticipant, card_utilities, profile_weights
 from aligngames.envs.moral_graph import load_library, parallel_env
 from aligngames.envs.moral_graph.graph import Vote, build_graph, edge_statistics, rank_values, top_values
 from aligngames.envs.moral_graph.library import Context
-from aligngames.runs import atomic_write_json, atomic_write_text
+from aligngames.runs import atomic_write_text
 from aligngames.solvers.social_choice.voting import Election, copeland, maximal_lottery
 
 log = logging.getLogger(__name__)
@@ -311,40 +309,3 @@ def run_session(profiles: Sequence[str | Sequence[float]], *, strategies: Sequen
                                      {c: float(p) for c, p in zip(cards, lottery)}, share, checks))
     described = {a: participants[a].describe() for a in agents}
     return SessionReport(described, seed, tuple(reports))
-
-
-# --- CLI ----------------------------------------------------------------------------------------------
-
-DEFAULT_PROFILES = ("carer", "truth_teller", "guardian", "free_spirit", "communitarian")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profiles", nargs="+", default=list(DEFAULT_PROFILES),
-                        help=f"one latent value profile per participant, from {list(PROFILES)}")
-    parser.add_argument("--strategic", type=int, nargs="*", default=[],
-                        help="indices of participants who vote strategically (default: all honest)")
-    parser.add_argument("--contexts", nargs="+", default=None, help="context ids (default: all)")
-    parser.add_argument("--votes-per-participant", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-manipulation-check", action="store_true")
-    parser.add_argument("--out", default=None, help="folder for report.json and each context's graph (.json, .graphml, .png)")
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    for index in args.strategic:
-        if not 0 <= index < len(args.profiles):
-            raise ValueError(f"--strategic {index}: there are {len(args.profiles)} participants")
-    strategies = ["strategic" if i in args.strategic else "honest" for i in range(len(args.profiles))]
-    report = run_session(args.profiles, strategies=strategies, contexts=args.contexts,
-                         votes_per_participant=args.votes_per_participant, seed=args.seed,
-                         check_manipulation=not args.no_manipulation_check)
-    print(report.table())  # noqa: T201 - the solver's CLI prints its result
-    if args.out:
-        out = Path(args.out)
-        atomic_write_json(out / "report.json", report.to_dict())
-        for context in report.contexts:
-            atomic_write_text(out / f"{context.context}.json", json.dumps(graph_to_json(context.graph), indent=1) + "\n")
-            write_graphml(context.graph, out / f"{context.context}.graphml")
-            draw_graph(context.graph, out / f"{context.context}.png", title=context.context)
-        print(f"wrote {out}")  # noqa: T201
-    return 0

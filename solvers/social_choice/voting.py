@@ -3,7 +3,8 @@
 Conitzer et al. 2024 ("Social Choice Should Guide AI Alignment") argue that the feedback behind
 RLHF is an election: many annotators rank answers, and some rule turns their rankings into one
 training signal. This module runs the classic rules on such elections, built on ``pref_voting``
-(Holliday & Pacuit) wherever it has the rule:
+(Holliday & Pacuit) for the margin rules and the maximal lottery (plurality, instant runoff and
+Borda are a few exact sums here, tested against pref_voting):
 
 - an :class:`Election` holds the margin matrix ``M[a, b] = w(a > b) - w(b > a)`` (the weight of
   the voters who rank ``a`` above ``b`` minus the reverse) and, when it came from rankings, the
@@ -11,7 +12,9 @@ training signal. This module runs the classic rules on such elections, built on 
 - Copeland (pairwise wins minus losses), minimax / Simpson-Kramer (smallest largest defeat),
   ranked pairs, Kemeny-Young, Schulze (beat path), Borda, plurality, instant runoff: each returns
   its winners as a ``frozenset`` of candidate indices; a tie is the whole tied set, never one
-  member picked silently;
+  member picked silently. Ties are exact: the rules compare margins and scores in rational
+  arithmetic (:attr:`Election.exact_margins`, weights from :func:`exact_counts`), so voters of
+  weight 0.1 and 0.2 tie with one of weight 0.3, as they do on paper;
 - the maximal lottery (Fishburn 1984): a distribution ``p`` with ``p^T M >= 0``, i.e. the Nash
   equilibrium of the symmetric zero-sum game with payoff ``M``, which is the equilibrium of
   ``preference_game_v0``. It is unique when every margin is odd (an odd number of voters with
@@ -33,19 +36,23 @@ RLCHF matrix; ``--rankings "0>1>2*4" "1>2>0*3"`` runs your own profile.
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import logging
+import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from decimal import Decimal
+from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 import numpy as np
+from scipy.optimize import linprog
 
+from aligngames.envs.preference_game import scenarios
 from aligngames.preferences import AnnotatorGroup, check_preference_matrix, population_preferences
-from aligngames.runs import atomic_write_json
+from aligngames.solvers.inputs import float_array
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +67,7 @@ LOTTERY_TOLERANCE = 1e-7
 # --- elections --------------------------------------------------------------------------------
 
 def _check_ranking(ranking: Sequence[int], num_candidates: int, where: str) -> tuple[int, ...]:
-    values = tuple(int(c) for c in ranking)
+    values = tuple(int(c) for c in ranking if isinstance(c, numbers.Integral))  # 1.5 or "a" fail the check below
     if sorted(values) != list(range(num_candidates)):
         raise ValueError(
             f"{where}: a ranking must list each of the {num_candidates} candidates 0..{num_candidates - 1} "
@@ -73,23 +80,43 @@ def margin_matrix(rankings: Sequence[Sequence[int]], counts: Sequence[float] | N
                   num_candidates: int | None = None) -> np.ndarray:
     """``M[a, b] = sum_r counts[r] * ([a above b in r] - [b above a in r])``, shape ``(m, m)``.
 
-    Rankings are strict and complete: each lists the candidates ``0..m-1`` best first.
+    Rankings are strict and complete: each lists the candidates ``0..m-1`` best first. Summed
+    exactly (:func:`exact_counts`), then returned as floats.
     """
     if not rankings:
         raise ValueError("an election needs at least one ranking")
     size = len(rankings[0]) if num_candidates is None else num_candidates
-    weights = np.ones(len(rankings)) if counts is None else np.asarray(counts, dtype=np.float64)
-    if weights.shape != (len(rankings),):
-        raise ValueError(f"{len(rankings)} rankings but {weights.size} counts")
-    if np.any(weights < 0) or not np.all(np.isfinite(weights)):
-        raise ValueError(f"counts must be finite and >= 0, got {weights.tolist()}")
-    margins = np.zeros((size, size))
-    for index, (ranking, weight) in enumerate(zip(rankings, weights)):
-        order = _check_ranking(ranking, size, f"ranking {index}")
+    orders = [_check_ranking(ranking, size, f"ranking {index}") for index, ranking in enumerate(rankings)]
+    return _exact_margins(orders, exact_counts(counts, len(orders)), size).astype(np.float64)
+
+
+def exact_counts(counts: Sequence[float] | None, num_rankings: int) -> tuple[Fraction, ...]:
+    """The rankings' weights as exact fractions (all 1 when ``counts`` is None).
+
+    Integers, fractions and decimals are kept exactly; a float is read as the shortest decimal that
+    prints as it (``Fraction(repr(x))``: ``0.1`` is 1/10), the number its writer meant, so weights
+    0.1 + 0.2 tie with 0.3. The float's exact binary value (``Fraction(0.1)``) would keep the rounding
+    that makes ``0.1 + 0.2 > 0.3``.
+    """
+    if counts is None:
+        return (Fraction(1),) * num_rankings
+    values = float_array(counts, "counts", f"one weight per ranking ({num_rankings} rankings)", ndim=1)
+    if values.shape != (num_rankings,):
+        raise ValueError(f"counts must hold one weight per ranking: {num_rankings} rankings but {values.size} counts")
+    if np.any(values < 0) or not values.sum() > 0:
+        raise ValueError(f"counts must be >= 0 and not all 0, got {values.tolist()}")
+    return tuple(Fraction(count) if isinstance(count, numbers.Rational | Decimal) else Fraction(repr(float(count)))
+                 for count in counts)
+
+
+def _exact_margins(orders: Sequence[tuple[int, ...]], weights: Sequence[Fraction], size: int) -> np.ndarray:
+    """:func:`margin_matrix` in rational arithmetic: an ``(m, m)`` object array of fractions."""
+    margins = np.full((size, size), Fraction(0), dtype=object)
+    for order, weight in zip(orders, weights):
         position = np.empty(size, dtype=np.int64)
         position[list(order)] = np.arange(size)  # position[c] = rank of candidate c (0 = best)
-        above = position[:, None] < position[None, :]  # (m, m): a above b
-        margins += weight * (above.astype(np.float64) - above.T.astype(np.float64))
+        above = (position[:, None] < position[None, :]).astype(np.int64)  # (m, m): a above b
+        margins += weight * (above - above.T)
     return margins
 
 
@@ -103,17 +130,20 @@ class Election:
             :data:`MARGIN_DECIMALS` decimals.
         total_weight: the voters' total weight (``sum(counts)``; ``num_voters`` for a matrix).
         rankings: the strict rankings (best first) when the election came from rankings, else empty;
-            Borda can then use pref_voting directly and plurality / instant runoff are available.
-        counts: the weight of each ranking (same length as ``rankings``).
+            plurality and instant runoff need them.
+        counts: the weight of each ranking (same length as ``rankings``), as exact fractions
+            (:func:`exact_counts`).
     """
 
     candidates: tuple[str, ...]
     margins: np.ndarray
     total_weight: float
     rankings: tuple[tuple[int, ...], ...] = ()
-    counts: tuple[float, ...] = ()
+    counts: tuple[Fraction, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.rankings:
+            object.__setattr__(self, "counts", exact_counts(self.counts, len(self.rankings)))
         margins = np.round(np.asarray(self.margins, dtype=np.float64), MARGIN_DECIMALS) + 0.0  # +0.0: no -0.0
         size = len(self.candidates)
         if margins.shape != (size, size):
@@ -128,6 +158,19 @@ class Election:
     def num_candidates(self) -> int:
         return len(self.candidates)
 
+    @cached_property
+    def exact_margins(self) -> np.ndarray:
+        """``M`` in rational arithmetic, an ``(m, m)`` object array of fractions: summed from the
+        rankings and their weights when there are rankings, else :attr:`margins` read as decimals."""
+        if self.rankings:
+            return _exact_margins(self.rankings, self.counts, self.num_candidates)
+        return np.array([[Fraction(repr(float(m))) for m in row] for row in self.margins], dtype=object)
+
+    @cached_property
+    def exact_total_weight(self) -> Fraction:
+        """:attr:`total_weight` in rational arithmetic."""
+        return sum(self.counts, Fraction(0)) if self.rankings else Fraction(repr(float(self.total_weight)))
+
     @classmethod
     def from_rankings(cls, rankings: Sequence[Sequence[int]], counts: Sequence[float] | None = None,
                       candidates: Sequence[str] | None = None) -> Election:
@@ -136,16 +179,17 @@ class Election:
             raise ValueError("an election needs at least one ranking")
         size = len(candidates) if candidates is not None else len(rankings[0])
         names = tuple(candidates) if candidates is not None else tuple(str(c) for c in range(size))
-        weights = tuple(float(c) for c in counts) if counts is not None else (1.0,) * len(rankings)
+        weights = exact_counts(counts, len(rankings))
         orders = tuple(_check_ranking(r, size, f"ranking {i}") for i, r in enumerate(rankings))
-        return cls(names, margin_matrix(orders, weights, size), float(sum(weights)), orders, weights)
+        margins = _exact_margins(orders, weights, size).astype(np.float64)
+        return cls(names, margins, float(sum(weights)), orders, weights)
 
     @classmethod
     def from_preferences(cls, preferences: np.ndarray, candidates: Sequence[str] | None = None,
                          num_voters: float = 1.0) -> Election:
         """An election from a pairwise preference matrix ``P`` (``P[i, j]`` = share preferring i to j):
         ``M = num_voters * (2P - 1)``. No rankings, so only margin rules and Borda apply."""
-        matrix = check_preference_matrix(preferences)
+        matrix = check_preference_matrix(float_array(preferences, "preferences", "a square preference matrix", ndim=2))
         names = tuple(candidates) if candidates is not None else tuple(str(c) for c in range(len(matrix)))
         if len(names) != len(matrix):
             raise ValueError(f"{len(names)} candidate names for a {len(matrix)}x{len(matrix)} preference matrix")
@@ -189,24 +233,29 @@ def as_election(profile: ProfileLike, counts: Sequence[float] | None = None) -> 
 
 # --- pref_voting bridge -----------------------------------------------------------------------
 
-def _margin_graph(election: Election):
-    """The election as a pref_voting ``MarginGraph`` over candidates ``0..m-1``."""
+def _graph(margins) -> Any:
+    """A pref_voting ``MarginGraph`` over candidates ``0..m-1`` with the positive entries of ``margins``."""
     from pref_voting.weighted_majority_graphs import MarginGraph
 
-    size = election.num_candidates
-    edges = [(a, b, float(election.margins[a, b])) for a in range(size) for b in range(size)
-             if election.margins[a, b] > 0]
+    size = len(margins)
+    edges = [(a, b, margins[a][b]) for a in range(size) for b in range(size) if margins[a][b] > 0]
     return MarginGraph(list(range(size)), edges)
 
 
-def _ranking_profile(election: Election, rule: str):
-    from pref_voting.profiles import Profile
+def _margin_graph(election: Election) -> Any:
+    """The election's exact margins as a ``MarginGraph``, scaled by their common denominator to Python
+    integers: every margin rule elects the same candidates after a positive scaling, and pref_voting's
+    sums (Kemeny-Young) and comparisons stay exact and fast."""
+    exact = election.exact_margins
+    denominator = math.lcm(*(margin.denominator for margin in exact.flat))
+    return _graph([[int(margin * denominator) for margin in row] for row in exact])
 
+
+def _require_rankings(election: Election, rule: str) -> None:
     if not election.rankings:
         raise ValueError(f"{rule} needs the voters' rankings; this election was built from a preference "
                          f"matrix (margins only). Use a margin rule (copeland, minimax, ranked_pairs, "
                          f"schulze, kemeny_young, maximal_lottery) or borda")
-    return Profile([list(r) for r in election.rankings], rcounts=list(election.counts))
 
 
 def _pref_voting_method(name: str):
@@ -222,9 +271,9 @@ def _pref_voting_method(name: str):
 RANKED_PAIRS_STACK_LIMIT = 8
 
 
-def _winners(method_name: str, election: Election, candidates: Sequence[int] | None = None,
-             use_rankings: bool = False) -> frozenset[int]:
-    data = _ranking_profile(election, method_name) if use_rankings else _margin_graph(election)
+def _winners(method_name: str, election: Election, candidates: Sequence[int] | None = None) -> frozenset[int]:
+    """The winners of pref_voting's margin rule ``method_name`` on the election's exact margins."""
+    data = _margin_graph(election)
     method = _pref_voting_method(method_name)
     options = {}
     if method_name == "ranked_pairs":
@@ -236,15 +285,32 @@ def _winners(method_name: str, election: Election, candidates: Sequence[int] | N
 
 # --- rules --------------------------------------------------------------------------------------
 
+def _copeland(election: Election) -> np.ndarray:
+    margins = election.exact_margins
+    return (margins > 0).sum(axis=1) - (margins < 0).sum(axis=1)
+
+
+def _minimax(election: Election) -> np.ndarray:
+    return np.array([-max(Fraction(0), *column) for column in election.exact_margins.T], dtype=object)
+
+
+def _borda(election: Election) -> np.ndarray:
+    return (election.exact_total_weight * (election.num_candidates - 1) + election.exact_margins.sum(axis=1)) / 2
+
+
+def _top(scores: np.ndarray) -> frozenset[int]:
+    """The candidates with the highest (exact) score."""
+    return frozenset(int(c) for c in np.flatnonzero(scores == max(scores)))
+
+
 def copeland_scores(profile: ProfileLike, counts: Sequence[float] | None = None) -> np.ndarray:
     """Pairwise wins minus pairwise losses of each candidate: ``sum_b sign(M[a, b])``."""
-    return np.sign(as_election(profile, counts).margins).sum(axis=1)
+    return _copeland(as_election(profile, counts)).astype(np.float64)
 
 
 def minimax_scores(profile: ProfileLike, counts: Sequence[float] | None = None) -> np.ndarray:
     """Minus each candidate's largest defeat margin, ``-max(0, max_b M[b, a])`` (higher is better)."""
-    margins = as_election(profile, counts).margins
-    return -np.maximum(margins.max(axis=0), 0.0)
+    return _minimax(as_election(profile, counts)).astype(np.float64)
 
 
 def borda_scores(profile: ProfileLike, counts: Sequence[float] | None = None) -> np.ndarray:
@@ -253,9 +319,7 @@ def borda_scores(profile: ProfileLike, counts: Sequence[float] | None = None) ->
     For strict rankings this is the Borda count (candidates ranked below, summed over voters); for a
     preference matrix it is the expected Borda count.
     """
-    election = as_election(profile, counts)
-    margins = election.margins
-    return (election.total_weight * (election.num_candidates - 1) + margins.sum(axis=1)) / 2.0
+    return _borda(as_election(profile, counts)).astype(np.float64)
 
 
 def copeland(profile: ProfileLike, counts: Sequence[float] | None = None) -> frozenset[int]:
@@ -289,27 +353,46 @@ def kemeny_young(profile: ProfileLike, counts: Sequence[float] | None = None) ->
 
 
 def borda(profile: ProfileLike, counts: Sequence[float] | None = None) -> frozenset[int]:
-    """Borda winners: via pref_voting from the rankings, or from :func:`borda_scores` for a
-    margins-only election (the expected Borda count)."""
-    election = as_election(profile, counts)
-    if election.rankings:
-        return _winners("borda", election, use_rankings=True)
-    return _top(borda_scores(election))
+    """Borda winners: the highest exact :func:`borda_scores` (the Borda count for rankings, the
+    expected Borda count for a margins-only election)."""
+    return _top(_borda(as_election(profile, counts)))
+
+
+def _first_places(election: Election, remaining: set[int]) -> np.ndarray:
+    """The exact weight of the voters who rank each candidate first among ``remaining`` (0 for the rest)."""
+    totals = np.full(election.num_candidates, Fraction(0), dtype=object)
+    for ranking, weight in zip(election.rankings, election.counts):
+        totals[next(c for c in ranking if c in remaining)] += weight
+    return totals
 
 
 def plurality(profile: ProfileLike, counts: Sequence[float] | None = None) -> frozenset[int]:
-    """Plurality winners (most first places), via pref_voting; needs rankings."""
-    return _winners("plurality", as_election(profile, counts), use_rankings=True)
+    """Plurality winners (most first places); needs rankings."""
+    election = as_election(profile, counts)
+    _require_rankings(election, "plurality")
+    return _top(_first_places(election, set(range(election.num_candidates))))
 
 
 def instant_runoff(profile: ProfileLike, counts: Sequence[float] | None = None) -> frozenset[int]:
-    """Instant-runoff winners, via pref_voting (its tie handling); needs rankings."""
-    return _winners("instant_runoff", as_election(profile, counts), use_rankings=True)
+    """Instant-runoff winners; needs rankings.
 
-
-def _top(scores: np.ndarray, tolerance: float = 1e-9) -> frozenset[int]:
-    best = scores.max()
-    return frozenset(int(i) for i in np.flatnonzero(scores >= best - tolerance))
+    pref_voting's rule, in exact arithmetic: a candidate ranked first by more than half the weight
+    wins; otherwise every candidate with the fewest first places is removed at once, and if that
+    would remove all who are left, they all win.
+    """
+    election = as_election(profile, counts)
+    _require_rankings(election, "instant_runoff")
+    remaining = set(range(election.num_candidates))
+    while True:
+        totals = _first_places(election, remaining)
+        majority = [c for c in remaining if 2 * totals[c] > election.exact_total_weight]
+        if majority:
+            return frozenset(majority)
+        fewest = min(totals[c] for c in remaining)
+        last = {c for c in remaining if totals[c] == fewest}
+        if last == remaining:
+            return frozenset(remaining)
+        remaining -= last
 
 
 def is_maximal_lottery(lottery: np.ndarray, margins: np.ndarray) -> bool:
@@ -326,8 +409,6 @@ def maximal_lottery_bounds(profile: ProfileLike, counts: Sequence[float] | None 
     Two LPs per candidate (scipy HiGHS) over ``{p >= 0, sum p = 1, M^T p >= 0}``; ``low == high``
     everywhere exactly when the maximal lottery is unique.
     """
-    from scipy.optimize import linprog
-
     margins = as_election(profile, counts).margins
     size = len(margins)
     scale = max(1.0, float(np.abs(margins).max()))
@@ -357,7 +438,7 @@ def maximal_lottery(profile: ProfileLike, counts: Sequence[float] | None = None,
     """
     election = as_election(profile, counts)
     method = _pref_voting_method("maximal_lottery")
-    probabilities = method(_margin_graph(election))
+    probabilities = method(_graph(election.margins.tolist()))  # an LP: float margins
     lottery = np.array([float(probabilities[c]) for c in range(election.num_candidates)])
     lottery = np.clip(lottery, 0.0, None)
     lottery /= lottery.sum()
@@ -409,7 +490,7 @@ def winners(rule: str, profile: ProfileLike, counts: Sequence[float] | None = No
 # --- social welfare functions (rankings) -------------------------------------------------------
 
 #: Rules whose social ranking orders candidates by a score (ties in score are ties in the ranking).
-_SCORES = {"copeland": copeland_scores, "minimax": minimax_scores, "borda": borda_scores}
+_SCORES = {"copeland": _copeland, "minimax": _minimax, "borda": _borda}
 #: Rules whose social ranking is built by removing the winners and electing again among the rest.
 _ITERATED = ("ranked_pairs", "schulze", "kemeny_young")
 SWF_RULES = (*_SCORES, *_ITERATED)
@@ -423,11 +504,9 @@ def social_ranking(rule: str, profile: ProfileLike, counts: Sequence[float] | No
     """
     election = as_election(profile, counts)
     if rule in _SCORES:
-        scores = _SCORES[rule](election)
-        tiers = []
-        for value in sorted(set(np.round(scores, MARGIN_DECIMALS).tolist()), reverse=True):
-            tiers.append(frozenset(int(c) for c in np.flatnonzero(np.round(scores, MARGIN_DECIMALS) == value)))
-        return tuple(tiers)
+        scores = _SCORES[rule](election)  # exact
+        return tuple(frozenset(int(c) for c in np.flatnonzero(scores == value))
+                     for value in sorted(set(scores.tolist()), reverse=True))
     if rule in _ITERATED:
         method = {"ranked_pairs": "ranked_pairs", "schulze": "beat_path", "kemeny_young": "kemeny_young"}[rule]
         remaining = list(range(election.num_candidates))
@@ -649,15 +728,13 @@ def population(name: str) -> tuple[tuple[str, ...], tuple[AnnotatorGroup, ...]]:
     with groups (``food``, ``random``)."""
     if name == "disagree":
         return disagreement_population()
-    from aligngames.envs.preference_game import scenarios
-
     if name not in ("food", "random"):
         raise ValueError(f"unknown population {name!r}; valid: ['disagree', 'food', 'random']")
     scenario = scenarios.build(name, num_answers=5, num_groups=4, scenario_seed=0)
     return scenario.answers, scenario.groups
 
 
-# --- CLI ----------------------------------------------------------------------------------------
+# --- rankings as text ---------------------------------------------------------------------------
 
 def parse_ranking(text: str) -> tuple[list[int], float]:
     """``"0>2>1*4"`` -> ``([0, 2, 1], 4.0)`` (``*COUNT`` is optional)."""
@@ -666,33 +743,3 @@ def parse_ranking(text: str) -> tuple[list[int], float]:
         return [int(c) for c in order.split(">")], float(count) if count else 1.0
     except ValueError as error:
         raise ValueError(f"cannot read ranking {text!r}; write candidates best first like 0>2>1*4") from error
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--population", default="disagree", help="disagree (default), food or random")
-    source.add_argument("--rankings", nargs="+", metavar="A>B>C*COUNT", help="your own profile, candidates 0..m-1")
-    parser.add_argument("--rules", nargs="+", default=list(DEFAULT_COMPARISON), help=f"rules to compare, from {list(RULES)}")
-    parser.add_argument("--rlchf-rule", default="copeland", help=f"social welfare function for RLCHF, from {list(SWF_RULES)}")
-    parser.add_argument("--out", default=None, help="write the comparison and the RLCHF matrix as JSON here")
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    if args.rankings:
-        parsed = [parse_ranking(text) for text in args.rankings]
-        size = len(parsed[0][0])
-        answers = tuple(str(c) for c in range(size))
-        groups = tuple(AnnotatorGroup.from_ranking(f"voters_{i}", count, order, size)
-                       for i, (order, count) in enumerate(parsed))
-    else:
-        answers, groups = population(args.population)
-    comparison = compare_rules(groups, answers, args.rules)
-    aggregate = rlchf(Election.from_groups(groups, answers), args.rlchf_rule)
-    ranking = " > ".join("{" + ", ".join(answers[c] for c in sorted(tier)) + "}" for tier in aggregate.ranking)
-    print(comparison.table())  # noqa: T201 - the solver's CLI prints its result
-    print(f"\nRLCHF ({args.rlchf_rule}) social ranking: {ranking}")  # noqa: T201
-    print("preference_game_v0 kwargs: " + json.dumps(aggregate.env_kwargs()))  # noqa: T201
-    if args.out:
-        atomic_write_json(Path(args.out), {"comparison": comparison.to_dict(), "rlchf": aggregate.to_dict()})
-        print(f"wrote {args.out}")  # noqa: T201
-    return 0

@@ -35,6 +35,8 @@ mirror step (:func:`aligngames.solvers.equilibrium.simplex.mirror_step`); ``test
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import math
 from collections.abc import Sequence
@@ -42,13 +44,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
 
+from aligngames.agents.llm import lora
 from aligngames.agents.llm.generation import sequence_logprobs
 from aligngames.agents.llm.models import LoadedModel
+from aligngames.solvers.training.checkpoints import load_optimizer_state, optimizer_state
+from aligngames.solvers.training.settings import SCHEDULES, TrainerSettings
 
 log = logging.getLogger(__name__)
-
-SCHEDULES = ("constant", "linear", "cosine")
 
 
 # --- the math (pure functions) -----------------------------------------------------------------------
@@ -235,45 +239,6 @@ class Rollouts:
         return sum(len(ids) for ids in self.completion_ids)
 
 
-@dataclass(frozen=True)
-class TrainerSettings:
-    """How the trainer turns rollouts into optimiser steps.
-
-    Attributes:
-        learning_rate: the peak learning rate of AdamW.
-        warmup_steps: optimiser steps of linear warm-up.
-        schedule: constant, linear or cosine (decay to 0 at total_updates).
-        total_updates: optimiser steps in the whole run (for the decay schedules).
-        epochs: passes over each batch of rollouts, one optimiser step each.
-        micro_batch_size: sequences per forward/backward pass (gradients accumulate over the batch).
-        max_grad_norm: clip the gradient's global norm to this (0: no clipping).
-        weight_decay: AdamW's decoupled weight decay.
-        autocast: run forward passes under ``torch.autocast`` in bfloat16 (CUDA; CPU works too but is slow).
-    """
-
-    learning_rate: float = 1e-4
-    warmup_steps: int = 0
-    schedule: str = "constant"
-    total_updates: int | None = None
-    epochs: int = 1
-    micro_batch_size: int = 8
-    max_grad_norm: float = 1.0
-    weight_decay: float = 0.0
-    autocast: bool = False
-
-    def __post_init__(self) -> None:
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")
-        if self.learning_rate <= 0 or self.epochs < 1 or self.micro_batch_size < 1 or self.warmup_steps < 0:
-            raise ValueError("need learning_rate > 0, epochs >= 1, micro_batch_size >= 1 and warmup_steps >= 0")
-        if self.max_grad_norm < 0 or self.weight_decay < 0:
-            raise ValueError("need max_grad_norm >= 0 and weight_decay >= 0")
-
-
-def _token_logprobs(ref: PolicyRef, prompts: Sequence[str], completions: Sequence[Sequence[int]]) -> list[torch.Tensor]:
-    return sequence_logprobs(ref.handle, prompts, completions, adapter=ref.adapter).token_logprobs
-
-
 def score_tokens(refs: Sequence[PolicyRef], prompts: Sequence[str], completions: Sequence[Sequence[int]],
                  *, micro_batch_size: int, autocast: bool = False) -> list[list[torch.Tensor]]:
     """Log-probabilities of the completions under each of ``refs``, without gradients.
@@ -311,16 +276,17 @@ class PolicyGradientTrainer:
         policy: the policy to train. With an adapter, only the adapter's weights are trained; with
             ``adapter=None``, every parameter of the model (full fine-tuning).
         settings: learning rate, schedule, epochs, micro-batches, clipping.
+        total_updates: optimiser steps in the whole run (the decay schedules end there).
         distributed: data-parallel training inside an initialised :mod:`torch.distributed` run
             (``torchrun``): each process trains on its own share of the rollouts and PyTorch's
             ``DistributedDataParallel`` averages the gradients.
     """
 
-    def __init__(self, policy: PolicyRef, settings: TrainerSettings, *, distributed: bool = False) -> None:
-        from aligngames.agents.llm import lora
-
+    def __init__(self, policy: PolicyRef, settings: TrainerSettings, *, total_updates: int | None = None,
+                 distributed: bool = False) -> None:
         self.policy = policy
         self.settings = settings
+        self.total_updates = total_updates
         handle = policy.handle
         if policy.adapter is not None:
             self.parameters = lora.trainable_parameters(handle, policy.adapter)
@@ -334,8 +300,6 @@ class PolicyGradientTrainer:
         self.updates = 0  # optimiser steps taken (the learning-rate schedule's clock)
         self._parallel = None
         if distributed:
-            from torch.nn.parallel import DistributedDataParallel
-
             # the forward used for gradients goes through DDP; generation and scoring use the bare model
             self._parallel = DistributedDataParallel(handle.model, broadcast_buffers=False)
             self._parallel.eval()  # no dropout, and peft picks the adapter per row as in the bare model
@@ -347,8 +311,6 @@ class PolicyGradientTrainer:
     def _training_handle(self) -> LoadedModel:
         if self._parallel is None:
             return self.policy.handle
-        import dataclasses
-
         return dataclasses.replace(self.policy.handle, model=self._parallel)
 
     def update(self, rollouts: Rollouts, weights: RegularizerWeights, *, magnet: PolicyRef | None = None,
@@ -385,7 +347,7 @@ class PolicyGradientTrainer:
         totals: dict[str, float] = {}
         for _ in range(settings.epochs):
             rate = learning_rate(self.updates, base=settings.learning_rate, warmup_steps=settings.warmup_steps,
-                                 total_steps=settings.total_updates, schedule=settings.schedule)
+                                 total_steps=self.total_updates, schedule=settings.schedule)
             for group in self.optimizer.param_groups:
                 group["lr"] = rate
             self.optimizer.zero_grad(set_to_none=True)
@@ -424,8 +386,6 @@ class PolicyGradientTrainer:
 
     def _sync(self, *, last: bool):
         """DDP averages gradients on the last micro-batch only (``no_sync`` before it)."""
-        import contextlib
-
         if self._parallel is None or last:
             return contextlib.nullcontext()
         return self._parallel.no_sync()
@@ -433,21 +393,16 @@ class PolicyGradientTrainer:
     # --- checkpoints ----------------------------------------------------------------------------------
     def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """The optimiser's state as tensors (for safetensors) and JSON (step counts, hyper-parameters)."""
-        from aligngames.solvers.training.checkpoints import optimizer_state
-
         tensors, meta = optimizer_state(self.optimizer)
         meta["updates"] = self.updates
         return tensors, meta
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-        from aligngames.solvers.training.checkpoints import load_optimizer_state
-
         load_optimizer_state(self.optimizer, tensors, meta)
         self.updates = int(meta["updates"])
 
 
 __all__ = [
-    "SCHEDULES", "LossTerms", "PolicyGradientTrainer", "PolicyRef", "RegularizerWeights", "Rollouts",
-    "TrainerSettings", "group_advantages", "kl_estimate", "learning_rate", "pad_rows", "policy_gradient_loss",
+    "LossTerms", "PolicyGradientTrainer", "PolicyRef", "RegularizerWeights", "Rollouts", "group_advantages", "kl_estimate", "learning_rate", "pad_rows", "policy_gradient_loss",
     "score_tokens",
 ]

@@ -1,18 +1,24 @@
-"""The agent protocol.
+"""The agent protocol: :class:`Turn` and the :class:`Agent` base class.
 
 An agent maps an observation to an action: ``act(observation, agent, action_space, info)``.
 ``act_batch(turns)`` answers many turns at once (from N copies of an env advancing together), which
 is where batched LLM generation pays off; the default loops over ``act``. ``reset(seed)`` starts a
 match: every random choice the agent makes afterwards draws from a generator seeded by ``seed``.
+
+The protocol (and :class:`AgentSpec`, an agent by registered name) is core vocabulary: the rollout loop (:mod:`aligngames.play.rollout`) builds turns and
+the agents in :mod:`aligngames.agents` (which re-exports both names) implement them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import gymnasium
 import numpy as np
+
+from aligngames import registry
 
 
 class Turn(NamedTuple):
@@ -45,3 +51,19 @@ class Agent:
     def describe(self) -> dict[str, Any]:
         """Settings worth recording in a run folder (class name by default)."""
         return {"class": type(self).__name__}
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """A registered agent with its keyword arguments: what a config names and a worker process builds.
+
+    Attributes:
+        type: a registered agent name (``aligngames list`` shows them).
+        kwargs: keyword arguments for the agent's constructor.
+    """
+
+    type: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def build(self) -> Agent:
+        return registry.make_agent(self.type, **self.kwargs)
