@@ -10,7 +10,7 @@ from pathlib import Path
 
 import networkx as nx
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 
 #: Source folder -> import name (pyproject's ``[tool.setuptools.package-dir]``).
 PACKAGES = {"aligngames": "aligngames", "envs": "aligngames.envs", "agents": "aligngames.agents",

@@ -167,7 +167,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, config_class: type, *,
                                                   default=None, help=text)
         else:
             action = groups[nesting].add_argument(flag.flag, dest=flag.dest, type=flag.kind, default=None, help=text)
-        action.config_class = config_class  # which dataclass the flag fills (tests/test_cli_help.py reads it)
+        action.config_class = config_class  # which dataclass the flag fills (tests/core/cli/test_help.py reads it)
 
 
 def config_flags_given(config_class: type, args: argparse.Namespace, *, exclude: tuple[str, ...] = ()) -> list[str]:

@@ -162,7 +162,7 @@ class FeatureGroup:
 #: Three groups that want different things: skimmers want short answers without hedging, learners
 #: want detail and examples, careful readers want caveats but not walls of text. Everyone wants the
 #: answer on topic. Their majorities are non-transitive on the packaged answer styles: concise
-#: beats detailed, detailed beats cautious, cautious beats concise (see tests/test_judges.py).
+#: beats detailed, detailed beats cautious, cautious beats concise (see tests/core/test_judges.py).
 DEFAULT_GROUPS = (
     FeatureGroup("skimmers", 0.30, {"relevance": 2.0, "brevity": 3.0, "structure": 0.3, "caution": -1.5}),
     FeatureGroup("learners", 0.36, {"relevance": 2.0, "detail": 2.4, "example": 0.7}),

@@ -30,7 +30,7 @@ token by token, with importance ratios ``r_t = pi(y_t | x, y_<t) / pi_old(y_t | 
 With one pass, the ``1/eta`` term has zero gradient (the policy is still ``pi_old``); from the second
 pass on it holds the policy near ``pi_old``, the proximal step of mirror descent. For a categorical
 "one-token" policy and exact expectations the minimiser of this loss is the closed-form magnetic
-mirror step (:func:`aligngames.solvers.equilibrium.simplex.mirror_step`); ``tests/test_policy_gradient.py`` checks it.
+mirror step (:func:`aligngames.solvers.equilibrium.simplex.mirror_step`); ``tests/solvers/training/test_policy_gradient.py`` checks it.
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ def regularizer_weights(algorithm: str, alpha: float, eta: float) -> Regularizer
 
     For a categorical policy these are exactly the tabular updates: MPO's and Nash-MD's closed-form
     steps are the minimisers of this loss, and one SPO step is one plain-gradient step on it
-    (``tests/test_policy_gradient.py``).
+    (``tests/solvers/training/test_policy_gradient.py``).
     """
     if algorithm == "mpo":
         return RegularizerWeights(magnet=alpha, proximal=1.0 / eta)

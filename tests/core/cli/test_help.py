@@ -139,7 +139,7 @@ def test_the_example_training_configs_load():
     from aligngames.config import from_mapping, load_yaml
     from aligngames.solvers.training import llm_grts
 
-    examples = Path(__file__).parent.parent / "examples"
+    examples = Path(__file__).resolve().parents[3] / "examples"
     language = from_mapping(LanguagePreferenceConfig, load_yaml(examples / "mpo_language.yaml"), "mpo_language.yaml")
     assert (language.trainer.learning_rate, language.trainer.epochs, language.eval_episodes) == (5e-4, 2, 48)
     grts_llm = llm_grts.load_config(examples / "red_team_grts_llm.yaml", iterations=1)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
 
 import numpy as np
 import pytest
-from _golden import assert_close_structure
+from _golden import GOLDEN_DIR, assert_close_structure
 
 import aligngames
 from aligngames.agents.basic import ConstantAgent, RandomAgent
@@ -15,7 +15,7 @@ from aligngames.agents.preference import TemplateAnswerer
 from aligngames.envs.preference_game import matrix_game, parallel_env, scenarios
 from aligngames.play.rollout import play_episodes
 
-GOLDEN = Path(__file__).parent / "golden" / "preference_game_language_seed7.json"
+GOLDEN = GOLDEN_DIR / "preference_game_language_seed7.json"
 
 
 def test_food_preferences_match_hand_computation():
@@ -137,9 +137,11 @@ def _golden_episode() -> dict:
 
 def test_golden_transcript():
     """A change in the game's text, prompt order or judge shows up here; regenerate deliberately with
-    ``python tests/test_preference_game.py`` and review the diff."""
-    expected = json.loads(GOLDEN.read_text())
+    ``ALIGNGAMES_UPDATE_GOLDEN=1 pytest tests/envs/test_preference_game.py`` and review the diff."""
     actual = json.loads(json.dumps(_golden_episode()))
+    if os.environ.get("ALIGNGAMES_UPDATE_GOLDEN") == "1":
+        GOLDEN.write_text(json.dumps(actual, indent=1, sort_keys=True) + "\n")
+    expected = json.loads(GOLDEN.read_text())
     assert_close_structure(expected, actual, "golden")
 
 
@@ -185,9 +187,3 @@ def test_constant_and_random_agents_in_tabular_mode():
     mean = np.mean([e.returns["player_0"] for e in episodes])
     assert mean == pytest.approx(0.05 / 3, abs=0.02)
     assert all(e.returns["player_0"] == -e.returns["player_1"] for e in episodes)
-
-
-if __name__ == "__main__":
-    GOLDEN.parent.mkdir(exist_ok=True)
-    GOLDEN.write_text(json.dumps(_golden_episode(), indent=1, sort_keys=True) + "\n")
-    print(f"wrote {GOLDEN}")

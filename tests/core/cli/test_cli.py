@@ -13,7 +13,7 @@ from aligngames import registry
 from aligngames.cli import main, solve_parser
 from aligngames.config import parse_agent
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

@@ -175,13 +175,13 @@ def test_example_tournament_configs_resolve(path):
 
     from aligngames.play.tournament import TournamentConfig
 
-    config = TournamentConfig.from_yaml(Path(__file__).parent.parent / path).resolve()
+    config = TournamentConfig.from_yaml(Path(__file__).resolve().parents[3] / path).resolve()
     assert set(config.seats) == {"red_0", "blue"}
 
 
 def test_example_grts_config_loads():
     from pathlib import Path
 
-    config = grts.load_config(Path(__file__).parent.parent / "examples/red_team_grts.yaml", iterations=2)
+    config = grts.load_config(Path(__file__).resolve().parents[3] / "examples/red_team_grts.yaml", iterations=2)
     assert config.settings.iterations == 2 and config.settings.meta_solver == "nash"
     assert len(config.red_candidates()) == 128 and len(config.blue_candidates()) == 17
