@@ -20,13 +20,20 @@ Prompts are complete strings (a chat template already applied); no special token
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+import transformers
 
 from aligngames.agents.llm.models import LoadedModel
+
+#: The keyword (and output field) of the key-value cache: transformers 5 calls it ``cache`` and deprecates
+#: ``past_key_values``, the only name transformers 4 knows.
+CACHE_KEYWORD = "cache" if "cache" in inspect.signature(transformers.LlamaForCausalLM.forward).parameters \
+    else "past_key_values"
 
 
 @dataclass(frozen=True)
@@ -253,7 +260,7 @@ def generate(handle: LoadedModel, prompts: Sequence[str], config: GenerationConf
                                  for row in range(batch)], device=handle.device)[:, None]
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=-1)
             output = model(input_ids=feed, attention_mask=mask, position_ids=next_positions,
-                           past_key_values=output.past_key_values, use_cache=True, **extra)
+                           use_cache=True, **{CACHE_KEYWORD: getattr(output, CACHE_KEYWORD)}, **extra)
             next_positions = next_positions + 1
     completions = []
     for row in range(batch):

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import torch
 
-from aligngames.agents.llm.generation import adapter_kwargs
+from aligngames.agents.llm.generation import CACHE_KEYWORD, adapter_kwargs
 from aligngames.agents.llm.models import LoadedModel
 from aligngames.solvers.training.policy_gradient import PolicyRef
 
@@ -24,18 +24,17 @@ class GeometricMixtureModel:
         self.weight = weight
         self.generation_config = first.handle.model.generation_config
 
-    def __call__(self, *, input_ids, attention_mask, position_ids, use_cache=True, past_key_values=None,
-                 logits_to_keep=0):
-        caches = past_key_values or (None, None)
+    def __call__(self, *, input_ids, attention_mask, position_ids, use_cache=True, logits_to_keep=0, **cache):
+        caches = cache.get(CACHE_KEYWORD) or (None, None)
         logprobs, new_caches = [], []
-        for ref, cache in zip(self.parts, caches):
+        for ref, part in zip(self.parts, caches):
             output = ref.handle.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                                      past_key_values=cache, use_cache=use_cache, logits_to_keep=logits_to_keep,
+                                      use_cache=use_cache, logits_to_keep=logits_to_keep, **{CACHE_KEYWORD: part},
                                       **adapter_kwargs(ref.handle, ref.adapter, input_ids.shape[0]))
             logprobs.append(torch.log_softmax(output.logits.float(), dim=-1))  # (batch, time, vocab)
-            new_caches.append(output.past_key_values)
+            new_caches.append(getattr(output, CACHE_KEYWORD))
         mixed = (1.0 - self.weight) * logprobs[0] + self.weight * logprobs[1]
-        return SimpleNamespace(logits=mixed, past_key_values=tuple(new_caches))
+        return SimpleNamespace(logits=mixed, **{CACHE_KEYWORD: tuple(new_caches)})
 
 
 def mixture_handle(first: PolicyRef, second: PolicyRef, weight: float) -> LoadedModel:
