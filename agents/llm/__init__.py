@@ -7,7 +7,7 @@ Example::
     agent.reset(seed=0)
 
 Modules: ``models`` (loading, the embedded SmolLM2 default, the per-process model cache),
-``generation`` (batched decoding and exact log-probabilities), ``agent`` (``LLMAgent``), ``lora``
+``generation`` (batched decoding, exact log-probabilities, choosing among options), ``agent`` (``LLMAgent``), ``lora``
 (adapters via peft), ``judges`` (LLM preference and harm judges with a verdict cache),
 ``vllm_backend`` (optional), ``testing`` (tiny models built in code).
 """
@@ -16,9 +16,12 @@ from aligngames.agents.llm.agent import DEFAULT_SYSTEM_PROMPT, LLMAgent, llm_age
 from aligngames.agents.llm.generation import (
     Completion,
     GenerationConfig,
+    OptionChoice,
     SequenceLogprobs,
+    choose_options,
     generate,
     next_token_logprobs,
+    option_logprobs,
     sequence_logprobs,
 )
 from aligngames.agents.llm.models import EMBEDDED, LoadedModel, clear_model_cache, load_model, wrap_model
@@ -30,12 +33,15 @@ __all__ = [
     "GenerationConfig",
     "LLMAgent",
     "LoadedModel",
+    "OptionChoice",
     "SequenceLogprobs",
+    "choose_options",
     "clear_model_cache",
     "generate",
     "llm_agent",
     "load_model",
     "next_token_logprobs",
+    "option_logprobs",
     "render_chat",
     "sequence_logprobs",
     "wrap_model",

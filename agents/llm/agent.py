@@ -6,7 +6,11 @@ spaces are answered by generation (:func:`~aligngames.agents.llm.generation.gene
 for all the turns an agent gets at once), and the text is cleaned into the space's charset and
 length with :func:`aligngames.text.sanitize`. ``Discrete`` spaces are answered by scoring each
 legal option's label (``"0"``, ``"1"``, ... or ``info["action_labels"]``) with the model's
-log-probabilities: the argmax when greedy, a draw from ``softmax(logprob / temperature)`` otherwise.
+log-probabilities (:func:`~aligngames.agents.llm.generation.choose_options`): the argmax when
+greedy, a draw from ``softmax(logprob / temperature)`` otherwise. A text turn whose env lists
+its legal moves in ``info["legal_texts"]`` (a CIRL robot's commands, a moral-graph vote, a 0-4
+rating) is answered the same way, by choosing one of those strings, so a small model still makes
+a legal move; ``choose_legal_texts=False`` makes the agent write free text there too.
 Any other space is a clear error; a model error is raised, never turned into a move.
 
 Randomness: every sampled turn draws from its own ``torch.Generator``, seeded from the agent's
@@ -26,7 +30,13 @@ import torch
 from gymnasium import spaces
 
 from aligngames.agent import Agent, Turn
-from aligngames.agents.llm.generation import Completion, GenerationConfig, generate, sequence_logprobs
+from aligngames.agents.llm.generation import (
+    Completion,
+    GenerationConfig,
+    choose_options,
+    generate,
+    sequence_logprobs,
+)
 from aligngames.agents.llm.lora import load_adapter
 from aligngames.agents.llm.models import EMBEDDED, LoadedModel, load_model
 from aligngames.agents.llm.vllm_backend import VLLMGenerator
@@ -79,11 +89,14 @@ class LLMAgent(Agent):
         max_batch_size: the most prompts decoded together (more are split into several batches).
         backend: ``"transformers"``, or ``"vllm"`` to generate text with vLLM (GPU, extra ``vllm``);
             log-probability scoring always uses the transformers model.
+        choose_legal_texts: answer a text turn whose ``info["legal_texts"]`` lists its legal moves
+            by choosing one of them by log-probability (True), or by writing free text (False).
     """
 
     def __init__(self, handle: LoadedModel, *, system_prompt: str | None = None,
                  system_prompts: Mapping[str, str] | None = None, generation: GenerationConfig | None = None,
-                 adapter: str | None = None, max_batch_size: int = 16, backend: str = "transformers") -> None:
+                 adapter: str | None = None, max_batch_size: int = 16, backend: str = "transformers",
+                 choose_legal_texts: bool = True) -> None:
         super().__init__()
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
@@ -98,6 +111,7 @@ class LLMAgent(Agent):
         self.adapter = adapter
         self.max_batch_size = max_batch_size
         self.backend = backend
+        self.choose_legal_texts = bool(choose_legal_texts)
         self._vllm = None
         self.seed = 0
         self._seen: dict[tuple[str, str], int] = {}
@@ -107,18 +121,21 @@ class LLMAgent(Agent):
                         system_prompts: Mapping[str, str] | None = None, generation: GenerationConfig | None = None,
                         device: str | None = None, dtype: str | None = None, adapter: str | None = None,
                         max_batch_size: int = 16, backend: str = "transformers",
-                        trust_remote_code: bool = False) -> LLMAgent:
+                        trust_remote_code: bool = False, choose_legal_texts: bool = True) -> LLMAgent:
         """An agent on a model loaded once per process (see :func:`~aligngames.agents.llm.models.load_model`).
 
         ``adapter`` is a LoRA adapter folder (written by :func:`~aligngames.agents.llm.lora.save_adapter`);
-        it is loaded onto the shared model and this agent plays with it.
+        it is loaded onto the shared model and this agent plays with it. An adapter with the same files
+        that is loaded already is reused (see :func:`~aligngames.agents.llm.lora.load_adapter`), so building
+        several agents from one folder, or from two runs' ``adapters/policy``, works in one process.
         """
         handle = load_model(name_or_path, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
         adapter_name = None
         if adapter is not None:
             adapter_name = load_adapter(handle, adapter)
         return cls(handle, system_prompt=system_prompt, system_prompts=system_prompts, generation=generation,
-                   adapter=adapter_name, max_batch_size=max_batch_size, backend=backend)
+                   adapter=adapter_name, max_batch_size=max_batch_size, backend=backend,
+                   choose_legal_texts=choose_legal_texts)
 
     # --- the agent protocol ---------------------------------------------------------------------
     def reset(self, seed: int) -> None:
@@ -137,16 +154,18 @@ class LLMAgent(Agent):
 
         ``data`` for a text turn: ``prompt`` (the full prompt string), ``completion`` (the raw text),
         ``completion_ids`` and ``token_logprobs`` (every generated token and its log-probability),
-        ``finish_reason``. For a discrete turn: ``prompt``, ``options`` (the labels scored),
-        ``option_logprobs`` and ``choice`` (the index into ``options``).
+        ``finish_reason``. For a discrete turn, or a text turn chosen from ``info["legal_texts"]``:
+        ``prompt``, ``options`` (the labels or texts scored), ``option_logprobs`` and ``choice``
+        (the index into ``options``).
         """
         results: list[tuple[Any, dict[str, Any]] | None] = [None] * len(turns)
-        text_turns, discrete_turns = [], []
+        text_turns, choice_turns = [], []
         for index, turn in enumerate(turns):
             if isinstance(turn.action_space, spaces.Text):
-                text_turns.append(index)
+                legal = self.choose_legal_texts and (turn.info or {}).get("legal_texts") is not None
+                (choice_turns if legal else text_turns).append(index)
             elif isinstance(turn.action_space, spaces.Discrete):
-                discrete_turns.append(index)
+                choice_turns.append(index)
             else:
                 raise ValueError(
                     f"agent {turn.agent!r}: LLMAgent plays Text and Discrete action spaces, not {turn.action_space}"
@@ -155,8 +174,8 @@ class LLMAgent(Agent):
             chunk = text_turns[start:start + self.max_batch_size]
             for index, result in zip(chunk, self._write([turns[i] for i in chunk])):
                 results[index] = result
-        for index in discrete_turns:
-            results[index] = self._choose(turns[index])
+        for index, result in zip(choice_turns, self._choose([turns[i] for i in choice_turns])):
+            results[index] = result
         return results  # type: ignore[return-value]
 
     def describe(self) -> dict[str, Any]:
@@ -170,6 +189,7 @@ class LLMAgent(Agent):
             "system_prompts": self.system_prompts,
             "backend": self.backend,
             "max_batch_size": self.max_batch_size,
+            "choose_legal_texts": self.choose_legal_texts,
         }
 
     # --- prompts and randomness -----------------------------------------------------------------
@@ -218,10 +238,20 @@ class LLMAgent(Agent):
         generators = None if self.generation.greedy else [self._generator(seed) for seed in seeds]
         return generate(self.handle, prompts, self.generation, generators, adapter=self.adapter)
 
-    # --- discrete turns -------------------------------------------------------------------------
-    def _choose(self, turn: Turn) -> tuple[int, dict[str, Any]]:
-        space: gymnasium.spaces.Discrete = turn.action_space
+    # --- choice turns: discrete actions and listed legal texts ---------------------------------------
+    def _options(self, turn: Turn) -> tuple[list[str], list[Any]]:
+        """The option strings to score for a choice turn and the action each one plays."""
         info = turn.info or {}
+        if isinstance(turn.action_space, spaces.Text):
+            texts = info["legal_texts"]
+            if not isinstance(texts, (list, tuple)) or not texts or not all(isinstance(text, str) for text in texts):
+                raise ValueError(f"agent {turn.agent!r}: info['legal_texts'] must be a non-empty list of strings, got {texts!r:.120}")
+            for text in texts:
+                if clean_text(text, turn.action_space) != text:
+                    raise ValueError(f"agent {turn.agent!r}: info['legal_texts'] entry {text!r:.80} is not a member of the "
+                                     f"action space (charset or max_length {turn.action_space.max_length})")
+            return list(texts), list(texts)
+        space: gymnasium.spaces.Discrete = turn.action_space
         labels = info.get("action_labels")
         labels = [str(label) for label in labels] if labels is not None else [str(space.start + i) for i in range(space.n)]
         if len(labels) != space.n:
@@ -230,19 +260,21 @@ class LLMAgent(Agent):
         legal = [i for i in range(space.n) if mask is None or mask[i]]
         if not legal:
             raise ValueError(f"agent {turn.agent!r} has no legal action")
-        options = [labels[i] for i in legal]
-        prompt = self.prompt(turn.observation, turn.agent, "Answer with one of: " + ", ".join(options))
-        with torch.no_grad():
-            scores = sequence_logprobs(self.handle, [prompt] * len(options), options, adapter=self.adapter).total
-        scores = scores.float().cpu()  # (num_legal,)
-        seed = self._turn_seed(turn.agent, prompt)
-        if self.generation.greedy:
-            choice = int(scores.argmax())
-        else:
-            probabilities = torch.softmax(scores / self.generation.temperature, dim=0)
-            choice = int(torch.multinomial(probabilities, 1, generator=torch.Generator().manual_seed(seed))[0])
-        action = int(space.start + legal[choice])
-        return action, {"prompt": prompt, "options": options, "option_logprobs": scores.tolist(), "choice": choice}
+        return [labels[i] for i in legal], [int(space.start + i) for i in legal]
+
+    def _choose(self, turns: Sequence[Turn]) -> list[tuple[Any, dict[str, Any]]]:
+        """One batched scoring of every choice turn's options (:func:`~aligngames.agents.llm.generation.choose_options`)."""
+        if not turns:
+            return []
+        prepared = [self._options(turn) for turn in turns]
+        prompts = [self.prompt(turn.observation, turn.agent, "Answer with one of: " + ", ".join(options))
+                   for turn, (options, _) in zip(turns, prepared)]
+        seeds = [self._turn_seed(turn.agent, prompt) for turn, prompt in zip(turns, prompts)]
+        chosen = choose_options(self.handle, prompts, [options for options, _ in prepared], self.generation, seeds,
+                                adapter=self.adapter, batch_size=self.max_batch_size)
+        return [(actions[choice.index], {"prompt": prompt, "options": options, "option_logprobs": choice.logprobs,
+                                         "choice": choice.index})
+                for prompt, (options, actions), choice in zip(prompts, prepared, chosen)]
 
     # --- training helpers -------------------------------------------------------------------------
     def sequence_logprobs(self, prompts: Sequence[str], completions: Sequence[str | Sequence[int]]):
@@ -253,7 +285,8 @@ class LLMAgent(Agent):
 def llm_agent(model: str = EMBEDDED, *, system_prompt: str | None = None, system_prompts: Mapping[str, str] | None = None,
               max_new_tokens: int = 64, temperature: float = 0.7, top_p: float = 1.0,
               stop: Sequence[str] = (), adapter: str | None = None, device: str | None = None,
-              dtype: str | None = None, max_batch_size: int = 16, backend: str = "transformers") -> LLMAgent:
+              dtype: str | None = None, max_batch_size: int = 16, backend: str = "transformers",
+              choose_legal_texts: bool = True) -> LLMAgent:
     """The registry's ``llm`` agent: :meth:`LLMAgent.from_pretrained` with plain keyword arguments.
 
     ``aligngames play preference_game_v0 --agents llm:temperature=0 llm:max_new_tokens=40``, or in a
@@ -263,4 +296,5 @@ def llm_agent(model: str = EMBEDDED, *, system_prompt: str | None = None, system
                                   stop=tuple(stop))
     return LLMAgent.from_pretrained(model, system_prompt=system_prompt, system_prompts=system_prompts,
                                     generation=generation, device=device, dtype=dtype, adapter=adapter,
-                                    max_batch_size=max_batch_size, backend=backend)
+                                    max_batch_size=max_batch_size, backend=backend,
+                                    choose_legal_texts=choose_legal_texts)

@@ -310,3 +310,130 @@ def next_token_logprobs(handle: LoadedModel, prompts: Sequence[str], *, adapter:
         logits = handle.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False,
                               logits_to_keep=1, **adapter_kwargs(handle, adapter, len(prompts))).logits
     return torch.log_softmax(logits[:, -1].float(), dim=-1)
+
+
+# --- choosing among options -------------------------------------------------------------------------
+
+def option_logprobs(handle: LoadedModel, prompts: Sequence[str], options: Sequence[Sequence[str]], *,
+                    adapter: str | None = None, batch_size: int = 16) -> list[torch.Tensor]:
+    """``log p(option | prompt)``, summed over the option's tokens, for every option of every prompt (no gradients).
+
+    Args:
+        handle: the model.
+        prompts: complete prompt strings (chat template applied).
+        options: ``options[i]`` are the option strings of ``prompts[i]`` (at least one each).
+        adapter: the LoRA adapter to run (None: the base model).
+        batch_size: about the most rows per forward pass (a prompt counts once, plus once per
+            option longer than one token; one prompt's options always go together).
+
+    Returns:
+        One float32 CPU tensor of shape ``(len(options[i]),)`` per prompt.
+
+    Each prompt goes through the model once: its last position scores every option's first token,
+    and its KV cache, repeated once per option longer than one token, scores the rest of those
+    options in one more forward pass. Prompt and option are tokenized separately and concatenated,
+    as in :func:`sequence_logprobs`, whose ``total`` these sums equal up to float rounding.
+    """
+    if len(prompts) != len(options):
+        raise ValueError(f"{len(prompts)} prompts but {len(options)} option lists")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    prompt_ids = encode(handle.tokenizer, prompts)
+    option_ids = []
+    for index, choices in enumerate(options):
+        if len(choices) == 0:
+            raise ValueError(f"prompt {index} has no options to choose from")
+        ids = encode(handle.tokenizer, [str(choice) for choice in choices])
+        empty = [choice for choice, token_ids in zip(choices, ids) if not token_ids]
+        if empty:
+            raise ValueError(f"option {empty[0]!r} has no tokens; every option needs at least one token")
+        option_ids.append(ids)
+    chunks: list[list[int]] = []
+    cost = 0
+    for index, ids in enumerate(option_ids):
+        weight = 1 + sum(len(token_ids) > 1 for token_ids in ids)
+        if chunks and cost + weight <= batch_size:
+            chunks[-1].append(index)
+            cost += weight
+        else:
+            chunks.append([index])
+            cost = weight
+    results: list[torch.Tensor] = [torch.zeros(0)] * len(prompts)
+    with torch.inference_mode():
+        for chunk in chunks:
+            scores = _score_options(handle, [prompt_ids[i] for i in chunk], [option_ids[i] for i in chunk], adapter)
+            for index, values in zip(chunk, scores):
+                results[index] = values
+    return results
+
+
+def _score_options(handle: LoadedModel, prompt_ids: list[list[int]], option_ids: list[list[list[int]]],
+                   adapter: str | None) -> list[torch.Tensor]:
+    """:func:`option_logprobs` for one batch of prompts: one pass over the prompts, one over the option tails."""
+    model, pad_id, device = handle.model, handle.tokenizer.pad_token_id, handle.device
+    ids, mask, positions = left_pad(prompt_ids, pad_id, device)
+    output = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1,
+                   **adapter_kwargs(handle, adapter, len(prompt_ids)))
+    first = torch.log_softmax(output.logits[:, -1].float(), dim=-1)  # (prompts, vocab): each option's first token
+    totals = [first[row, [choice[0] for choice in choices]].clone() for row, choices in enumerate(option_ids)]
+    tails = [(row, k) for row, choices in enumerate(option_ids) for k, choice in enumerate(choices) if len(choice) > 1]
+    if tails:
+        rows = torch.tensor([row for row, _ in tails], device=device)  # (tails,): the prompt row of each long option
+        cache = getattr(output, CACHE_KEYWORD)
+        cache.reorder_cache(rows)  # one copy of the prompt's keys and values per long option
+        feeds = [option_ids[row][k][:-1] for row, k in tails]  # tokens 0..L-2 predict tokens 1..L-1
+        width = max(len(feed) for feed in feeds)
+        feed_ids = torch.full((len(tails), width), pad_id, dtype=torch.long)
+        feed_mask = torch.zeros((len(tails), width), dtype=torch.long)
+        for index, feed in enumerate(feeds):  # right-padded: real tokens never attend to the padding after them
+            feed_ids[index, :len(feed)] = torch.tensor(feed, dtype=torch.long)
+            feed_mask[index, :len(feed)] = 1
+        feed_positions = positions[rows, -1:] + 1 + torch.arange(width, device=device)[None, :]  # (tails, width)
+        logits = model(input_ids=feed_ids.to(device), attention_mask=torch.cat([mask[rows], feed_mask.to(device)], dim=-1),
+                       position_ids=feed_positions, use_cache=True, **{CACHE_KEYWORD: cache},
+                       **adapter_kwargs(handle, adapter, len(tails))).logits
+        logprobs = torch.log_softmax(logits.float(), dim=-1)  # (tails, width, vocab)
+        for index, (row, k) in enumerate(tails):
+            targets = torch.tensor(option_ids[row][k][1:], device=device)
+            totals[row][k] += logprobs[index, torch.arange(targets.numel(), device=device), targets].sum()
+    return [values.cpu() for values in totals]
+
+
+def choose_option(scores: torch.Tensor, temperature: float, seed: int) -> int:
+    """The index of the chosen option: the argmax of ``scores`` (the first on ties) at temperature 0,
+    else a draw from ``softmax(scores / temperature)`` by a CPU ``torch.Generator`` seeded with ``seed``."""
+    scores = scores.float().cpu()
+    if temperature == 0:
+        return int(scores.argmax())
+    probabilities = torch.softmax(scores / temperature, dim=0)
+    return int(torch.multinomial(probabilities, 1, generator=torch.Generator().manual_seed(int(seed)))[0])
+
+
+@dataclass
+class OptionChoice:
+    """What :func:`choose_options` chose for one prompt.
+
+    Attributes:
+        index: the chosen option's index.
+        logprobs: ``log p(option | prompt)`` of every option, in order.
+    """
+
+    index: int
+    logprobs: list[float]
+
+
+def choose_options(handle: LoadedModel, prompts: Sequence[str], options: Sequence[Sequence[str]],
+                   config: GenerationConfig, seeds: Sequence[int], *, adapter: str | None = None,
+                   batch_size: int = 16) -> list[OptionChoice]:
+    """Choose one of ``options[i]`` for each ``prompts[i]`` by the options' log-probabilities.
+
+    Greedy (``config.temperature == 0``): the most likely option. Sampling: a draw from
+    ``softmax(logprob / temperature)`` seeded by ``seeds[i]`` alone, so a choice depends on its
+    prompt, options, seed and the model, not on the batch (``top_p`` does not apply). The answer is
+    always one of the options, so even a small model makes a legal move.
+    """
+    if len(seeds) != len(prompts):
+        raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds")
+    scores = option_logprobs(handle, prompts, options, adapter=adapter, batch_size=batch_size)
+    return [OptionChoice(choose_option(values, config.temperature, seed), values.tolist())
+            for values, seed in zip(scores, seeds)]

@@ -11,7 +11,9 @@ action raises ``ValueError``. Language mode: the robot writes a command, ``"make
 ``"ask: Which pie would you like?"`` (the command is a robot action name; ``wait`` means
 ``noop``); the human answers in free text, which the env passes to the robot without interpreting
 it. A robot command that names no legal action is recorded as invalid and the step is spent
-doing nothing (``noop``); nothing is guessed. Language mode needs a scenario whose transitions
+doing nothing (``noop``); nothing is guessed. ``infos[agent]["legal_texts"]`` lists moves an agent
+may pick instead of writing: the robot's legal commands by name (``"ask"`` asks the scenario's
+question) and the human's legal answers (``"apple."``). Language mode needs a scenario whose transitions
 and rewards do not depend on the human's action (true of every packaged scenario).
 
 Rewards are the undiscounted step rewards, the same for both players (identical interest);
@@ -246,15 +248,28 @@ class CirlRules(GameRules):
         if agent not in self.acting_agents():
             return {}
         info: dict[str, Any] = {"action_mask": self.action_mask(agent)} if self.mode == "tabular" else {}
+        problem = self.problem
         if agent == "robot":
             # the answers so far, [question name, answer name or text]; the tabular counts say the same
             info["answers"] = [[step["robot"], step["human"]] for step in self.steps if step["human"] is not None]
+            if self.mode == "language":  # commands that parse_command accepts now (a question gets its default text)
+                self._add_legal_texts(info, [name for name, legal in zip(problem.robot_actions,
+                                                                         problem.robot_legal[self.state]) if legal])
             return info
         question = self.pending.action
-        info.update(answer_utility=self.problem.answer_utility[self.theta, question].tolist(),
-                    answer_mask=self.problem.answers[question].tolist(),
-                    human_actions=list(self.problem.human_actions))
+        info.update(answer_utility=problem.answer_utility[self.theta, question].tolist(),
+                    answer_mask=problem.answers[question].tolist(),
+                    human_actions=list(problem.human_actions))
+        if self.mode == "language":  # the answers as ModelHuman writes them
+            self._add_legal_texts(info, [f"{name}." for name, legal in zip(problem.human_actions,
+                                                                           problem.answers[question]) if legal])
         return info
+
+    def _add_legal_texts(self, info: dict[str, Any], moves: list[str]) -> None:
+        """``info["legal_texts"]``: the moves that fit ``max_message_length`` (no key if none does)."""
+        moves = [move for move in moves if len(move) <= self.max_message_length]
+        if moves:
+            info["legal_texts"] = moves
 
     # --- accounts -------------------------------------------------------------------------------
     def total_return(self) -> float:

@@ -22,7 +22,8 @@ participant's own card or reachable from it through transitions the participant 
 A participant with no valid card, or a context whose graph keeps no edge, scores 0.
 
 Language-mode text that names no card, or no vote choice, is recorded as invalid and counts for
-nothing; it is never guessed into a move.
+nothing; it is never guessed into a move. ``infos[agent]["legal_texts"]`` lists the moves an agent
+may pick instead of writing (``card: <id>`` for each card of the context, or the three votes).
 """
 
 from __future__ import annotations
@@ -296,6 +297,11 @@ class MoralGraphRules(GameRules):
         if self.stage == "vote":
             transition = context.transitions[self.current_transition(agent)]
             info["transition"] = [transition.source, transition.target]
+        if self.mode == "language":
+            moves = [f"card: {card}" for card in context.cards] if self.stage == "articulate" else list(CHOICES)
+            moves = [move for move in moves if len(move) <= self.max_text_length]
+            if moves:
+                info["legal_texts"] = moves
         return info
 
     def render_text(self) -> str:

@@ -33,8 +33,10 @@ Queries behind small protocols, so any model plugs in:
   :class:`AgentStatementGenerator` asks any text :class:`~aligngames.agent.Agent` (an LLM);
 - a :class:`UtilityEstimator` rates every participant's approval of statements on 0..4;
   :class:`EmbeddingUtilityEstimator` (offline, MiniLM cosine similarity to the participant's own
-  words, cut at fixed levels) or :class:`AgentUtilityEstimator` (an agent answers one digit per
-  participant and statement; a reply that is not a rating raises ``ValueError``).
+  words, cut at fixed levels) or :class:`AgentUtilityEstimator` (an agent rates each participant
+  and statement; the turn lists ``"0"``..``"4"`` in ``info["legal_texts"]``, so an LLM agent picks
+  one by log-probability; a free-text reply that is not a rating is recorded as invalid, counted
+  as 0 and reported in :attr:`GenerativeSlate.invalid_ratings`, never raised).
 
 CLI: ``aligngames solve generative_social_choice --slate-size 4`` prints the slate for the shipped
 congestion-charge population, each participant's assigned statement and rating.
@@ -65,6 +67,11 @@ log = logging.getLogger(__name__)
 #: The approval scale, index = utility.
 LEVELS = ("not at all", "poorly", "somewhat", "mostly", "perfectly")
 MAX_UTILITY = len(LEVELS) - 1
+#: What a :class:`UtilityEstimator` returns for a rating it could not read (a rater reply that is not
+#: a rating). :func:`generative_slate` counts it as 0 and reports how many there were.
+INVALID_RATING = -1
+#: The replies a rater chooses among (``info["legal_texts"]`` of each rating turn).
+RATING_OPTIONS = tuple(str(level) for level in range(len(LEVELS)))
 
 
 # --- the greedy process on a utility matrix ---------------------------------------------------
@@ -254,7 +261,8 @@ class StatementGenerator(Protocol):
 
 
 class UtilityEstimator(Protocol):
-    """Discriminative query: an ``(participants, statements)`` integer array of ratings in 0..4."""
+    """Discriminative query: an ``(participants, statements)`` integer array of ratings in 0..4
+    (:data:`INVALID_RATING` where a rating could not be read)."""
 
     def __call__(self, participants: Sequence[Participant], question: str, statements: Sequence[str]) -> np.ndarray: ...
 
@@ -386,10 +394,27 @@ def parse_rating(reply: str) -> int:
     raise ValueError(f"cannot read a rating 0-4 from the reply {reply[:120]!r}")
 
 
+def read_rating(reply: Any) -> int:
+    """:func:`parse_rating` for a rater's reply, with :data:`INVALID_RATING` for text that is not a
+    rating. A reply that is not text at all is an agent error and raises ``ValueError``."""
+    if not isinstance(reply, str):
+        raise ValueError(f"the rating agent returned {type(reply).__name__} {reply!r:.80}, expected text")
+    try:
+        return parse_rating(reply)
+    except ValueError:
+        return INVALID_RATING
+
+
 @dataclass
 class AgentUtilityEstimator:
     """Discriminative query answered by any text agent: one prompt per (participant, statement),
-    asked in one ``act_batch`` call; each reply must parse with :func:`parse_rating`."""
+    asked in one ``act_batch`` call.
+
+    Each turn's ``info["legal_texts"]`` is :data:`RATING_OPTIONS`, so an LLM agent (``choose_legal_texts``,
+    the default) picks a rating by log-probability and every reply is valid. A free-text reply is
+    read with :func:`parse_rating`; one that is not a rating becomes :data:`INVALID_RATING` (logged,
+    and counted in :attr:`GenerativeSlate.invalid_ratings`).
+    """
 
     agent: Any
 
@@ -399,13 +424,15 @@ class AgentUtilityEstimator:
             for statement in statements:
                 observation = _text_observation(RATING_PROMPT.format(
                     question=question, opinion=participant.opinion, statement=statement))
-                turns.append(Turn(observation, "rater", space, {}))
+                turns.append(Turn(observation, "rater", space, {"legal_texts": list(RATING_OPTIONS)}))
         if not turns:
             return np.zeros((len(participants), len(statements)), dtype=np.int64)
         replies = self.agent.act_batch(turns)
         if len(replies) != len(turns):
             raise ValueError(f"the rating agent answered {len(replies)} of {len(turns)} prompts")
-        ratings = np.array([parse_rating(reply) for reply in replies], dtype=np.int64)
+        ratings = np.array([read_rating(reply) for reply in replies], dtype=np.int64)
+        for reply in (r for r, rating in zip(replies, ratings) if rating == INVALID_RATING):
+            log.warning("the rating agent's reply %r is not a rating 0-4; recorded as invalid", reply[:120])
         return ratings.reshape(len(participants), len(statements))
 
 
@@ -418,9 +445,12 @@ class GenerativeSlate:
     Attributes:
         population: the participants and question.
         statements: every statement considered (fixed ones first, then generated ones in order).
-        utilities: ``(participants, statements)`` ratings 0..4 from the estimator.
+        utilities: ``(participants, statements)`` ratings 0..4 from the estimator (0 where it
+            could not read one).
         slate: statement indices chosen in rounds ``0..k-1``.
         assignment: each participant's slate position.
+        invalid: ``(participants, statements)`` bool, True where the estimator returned
+            :data:`INVALID_RATING` (the utility there is 0).
     """
 
     population: Population
@@ -428,6 +458,12 @@ class GenerativeSlate:
     utilities: np.ndarray
     slate: tuple[int, ...]
     assignment: np.ndarray
+    invalid: np.ndarray
+
+    @property
+    def invalid_ratings(self) -> int:
+        """How many ratings the estimator could not read (each counted as 0)."""
+        return int(self.invalid.sum())
 
     def assigned_ratings(self) -> np.ndarray:
         """``(participants,)`` each participant's rating of their assigned statement."""
@@ -451,6 +487,8 @@ class GenerativeSlate:
         ratings = self.assigned_ratings()
         lines.append(f"\nmean rating of the assigned statement {ratings.mean():.2f}; "
                      f"ratings {np.bincount(ratings, minlength=len(LEVELS)).tolist()} for levels 0..4")
+        lines.append(f"invalid ratings (replies that were not a rating, counted as 0): "
+                     f"{self.invalid_ratings} of {self.invalid.size}")
         violation = self.bjr_violation()
         if violation is None:
             lines.append("BJR: no violation among the statements considered")
@@ -467,6 +505,8 @@ class GenerativeSlate:
             "question": self.population.question,
             "statements": list(self.statements),
             "utilities": self.utilities.tolist(),
+            "invalid_ratings": self.invalid_ratings,
+            "invalid": [[people[i].name, int(s)] for i, s in zip(*np.nonzero(self.invalid))],
             "slate": [self.statements[s] for s in self.slate],
             "assignment": {people[i].name: {"position": int(p), "rating": int(r)}
                            for i, (p, r) in enumerate(zip(self.assignment, self.assigned_ratings()))},
@@ -478,23 +518,28 @@ def generative_slate(population: Population, slate_size: int, generator: Stateme
                      fixed_statements: Sequence[str] = ()) -> GenerativeSlate:
     """Fish et al.'s process with generative queries: each round the generator writes statements for
     the unmatched participants, the estimator rates them for every participant, and the greedy round
-    picks among all statements so far."""
+    picks among all statements so far. A rating the estimator could not read (:data:`INVALID_RATING`)
+    counts as 0 ("not at all") and is reported in :attr:`GenerativeSlate.invalid_ratings`."""
     people = population.participants
     num_people = len(people)
     statements: list[str] = []
     utilities = np.zeros((num_people, 0), dtype=np.int64)
+    invalid = np.zeros((num_people, 0), dtype=bool)
 
     def add(new: Sequence[str]) -> None:
-        nonlocal utilities
+        nonlocal utilities, invalid
         fresh = [s for s in dict.fromkeys(new) if s not in statements]
         if fresh:
             ratings = np.asarray(estimator(people, population.question, fresh))
             if ratings.shape != (num_people, len(fresh)):
                 raise ValueError(f"the estimator returned shape {ratings.shape}, expected {(num_people, len(fresh))}")
-            if np.any((ratings < 0) | (ratings > MAX_UTILITY)):
-                raise ValueError(f"the estimator returned ratings outside 0..{MAX_UTILITY}")
+            unread = ratings == INVALID_RATING
+            if np.any(((ratings < 0) | (ratings > MAX_UTILITY)) & ~unread):
+                raise ValueError(f"the estimator returned ratings outside 0..{MAX_UTILITY} "
+                                 f"(or {INVALID_RATING} for a rating it could not read)")
             statements.extend(fresh)
-            utilities = np.hstack([utilities, ratings.astype(np.int64)])
+            utilities = np.hstack([utilities, np.where(unread, 0, ratings).astype(np.int64)])
+            invalid = np.hstack([invalid, unread])
 
     add(fixed_statements)
     unmatched = np.ones(num_people, dtype=bool)
@@ -509,4 +554,4 @@ def generative_slate(population: Population, slate_size: int, generator: Stateme
         slate.append(statement)
         assignment[matched] = position
         unmatched[matched] = False
-    return GenerativeSlate(population, tuple(statements), utilities, tuple(slate), assignment)
+    return GenerativeSlate(population, tuple(statements), utilities, tuple(slate), assignment, invalid)

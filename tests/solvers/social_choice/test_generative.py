@@ -115,8 +115,7 @@ def test_agent_adapters_parse_strictly():
     assert ratings.tolist() == [[4, 2], [1, 3]]
     assert "0 = not at all" in agent.prompts[0] and "Q?" in agent.prompts[0]
     broken = TableAgent({("Tax carbon.", "S1"): "4", ("Build trams.", "S1"): "As an AI I cannot rate this."})
-    with pytest.raises(ValueError, match="cannot read a rating"):
-        gsc.AgentUtilityEstimator(broken)(people, "Q?", ["S1"])
+    assert gsc.AgentUtilityEstimator(broken)(people, "Q?", ["S1"]).tolist() == [[4], [gsc.INVALID_RATING]]
     generator = gsc.AgentStatementGenerator(ScriptedAgent(["  Cleaner air and better trams.  ", ""]))
     assert generator(people, "Q?", np.random.default_rng(0)) == ["Cleaner air and better trams."]
     with pytest.raises(ValueError, match="no statement"):
