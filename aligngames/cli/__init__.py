@@ -24,6 +24,7 @@ from aligngames.config import ConfigError, parse_agent, parse_assignment
 from aligngames.play.report import write_report
 from aligngames.play.rollout import play_episodes
 from aligngames.play.tournament import TournamentConfig, run_tournament
+from aligngames.runs import force_new_runs
 from aligngames.seeding import check_seed, derive_seed
 
 
@@ -63,14 +64,26 @@ def _cmd_play(args: argparse.Namespace) -> int:
         return env
 
     (episode,) = play_episodes(make_env, seat_agents, [derive_seed(seed, "episode", 0)])
-    print(envs[0].unwrapped.render())
+    rendered = envs[0].unwrapped.render().rstrip("\n").split("\n")
+    if rendered[-1].startswith("returns:"):  # some renders end with the returns (red_team_v0); ours name the agents
+        rendered.pop()
+    print("\n".join(rendered))
     print("returns: " + ", ".join(f"{seat} ({text}) {episode.returns[seat]:+.4f}" for seat, text in zip(seats, args.agents)))
     return 0
 
 
+def add_force_new_argument(parser: argparse.ArgumentParser) -> None:
+    """``--force-new``, for every command that writes a run folder (its command runs inside
+    :func:`aligngames.runs.force_new_runs`, so :meth:`aligngames.runs.RunFolder.open` sees it)."""
+    parser.add_argument("--force-new", action="store_true",
+                        help="start afresh: move an existing run folder at --out aside to OUT.replaced-N "
+                             "(nothing is deleted) instead of resuming it")
+
+
 def _cmd_tournament(args: argparse.Namespace) -> int:
     config = TournamentConfig.from_yaml(args.config, seed=args.seed, backend=args.backend)
-    out = run_tournament(config, args.out, workers=args.workers, progress=not args.quiet)
+    with force_new_runs(args.force_new):
+        out = run_tournament(config, args.out, workers=args.workers, progress=not args.quiet)
     print(f"report: {out / 'report.md'}")
     return 0
 
@@ -105,7 +118,9 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         return 0
     solver_args = ["--help", *args.solver_args] if args.help else args.solver_args
     module, parser = solve_parser(args.solver, solver_args)
-    return module.run(parser.parse_args(solver_args))
+    solver_namespace = parser.parse_args(solver_args)
+    with force_new_runs(getattr(solver_namespace, "force_new", False)):
+        return module.run(solver_namespace)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -149,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     tournament.add_argument("--backend", choices=["local", "ray"], default=None,
                             help="override the config's backend (results are the same)")
     tournament.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_force_new_argument(tournament)
     tournament.set_defaults(run=_cmd_tournament)
 
     solve = commands.add_parser("solve", help="run a solver: aligngames solve SOLVER --help for its options",

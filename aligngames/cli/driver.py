@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from aligngames import registry
+from aligngames.cli import add_force_new_argument
 from aligngames.config import (
     ConfigError,
     field_default,
@@ -72,6 +73,7 @@ def add_game_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env-arg", "-e", action="append", default=[], metavar="KEY=VALUE",
                         help="env keyword argument (repeatable), e.g. -e mode=tabular -e scenario=food")
     parser.add_argument("--out", required=True, help="run folder for the solution, traces and plots")
+    add_force_new_argument(parser)
 
 
 def _field_help(config_class: type) -> dict[str, str]:

@@ -6,10 +6,15 @@ A run keeps its checkpoints under ``RUN/checkpoints/``::
         state.json        step counters, optimiser hyper-parameters, numpy generator state, run data
         tensors.safetensors   optimiser moments, torch generator states
         adapters/NAME/    LoRA adapters (``aligngames.agents.llm.lora.save_adapter``)
+        checkpoint.json   the sha256 of every file above, and a mark of each JSON-lines record of the run
+                          (``metrics.jsonl``: its length, digest and the lines since the previous checkpoint)
     latest.json           {"step": 12, "folder": "step_000012"}, replaced atomically after the folder is complete
 
-A killed process leaves ``latest.json`` pointing at the last complete folder, so a rerun resumes from
-there. Older folders are removed once a newer one is in place (``keep`` of them stay).
+A killed process leaves the newest ``step_*`` folder complete (folders are renamed into place), so a
+rerun resumes from there, after checking every file against ``checkpoint.json``: a damaged file is one
+:class:`CheckpointError` line naming it and what to do. The records are put back to what the checkpoint
+marked (lines written after it are redone; lines it marked that were lost are written again from it).
+Older folders are removed once a newer one is in place (``keep`` of them stay).
 
 What is stored and how:
 
@@ -21,7 +26,9 @@ What is stored and how:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -32,8 +39,22 @@ from typing import Any
 import numpy as np
 import torch
 
-from aligngames.runs import atomic_write_bytes, atomic_write_json
+from aligngames import runs
+from aligngames.runs import (
+    FRESH_START,
+    DamagedFileError,
+    atomic_write_bytes,
+    atomic_write_json,
+    check_digests,
+    folder_digests,
+    mark_lines,
+    read_sealed_json,
+    write_sealed_json,
+)
 
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FILE = "checkpoint.json"
 LATEST_FILE = "latest.json"
 STATE_FILE = "state.json"
 TENSORS_FILE = "tensors.safetensors"
@@ -101,9 +122,20 @@ def save_tensors(path: str | Path, tensors: Mapping[str, torch.Tensor]) -> None:
 
 
 def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file; a damaged file is a :class:`CheckpointError` naming it."""
+    from safetensors import SafetensorError
     from safetensors.torch import load
 
-    return load(Path(path).read_bytes())
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path} is missing; delete {path.parent} or {FRESH_START}") from None
+    try:
+        return load(data)
+    except (SafetensorError, ValueError) as error:  # zeroed or cut short: a header that does not parse
+        raise CheckpointError(f"{path} is damaged (not a readable safetensors file: {error}); delete the checkpoint "
+                              f"that holds it, or {FRESH_START}") from None
 
 
 # --- checkpoint folders ------------------------------------------------------------------------------
@@ -112,22 +144,72 @@ def step_folder_name(step: int) -> str:
     return f"step_{step:06d}"
 
 
-def write_checkpoint(root: str | Path, step: int, fill: Callable[[Path], None], *, keep: int = 2) -> Path:
-    """Write checkpoint ``step`` under ``root``: ``fill(folder)`` writes the files into a fresh folder,
-    which is then renamed into place and recorded in ``latest.json``. Returns the final folder."""
+class CheckpointError(DamagedFileError):
+    """A checkpoint cannot be used: a file of it is missing, cut short or differs from its recorded digest.
+    The message is one line naming the file and what to do (delete the checkpoint, or start afresh)."""
+
+
+def _remedy(root: Path, folder: Path) -> str:
+    previous = [path for path in _step_folders(root) if path.name < folder.name]
+    back = (f"to resume from the previous checkpoint ({previous[-1].name})" if previous
+            else "to start the training again from step 0")
+    return f"delete {folder} {back}, or {FRESH_START}"
+
+
+def _step_folders(root: Path) -> list[Path]:
+    """The complete checkpoint folders (those moved into place), oldest first."""
+    return sorted(path for path in root.glob("step_*") if path.is_dir() and not path.name.endswith(".tmp"))
+
+
+def read_record(folder: str | Path) -> dict[str, Any] | None:
+    """The ``checkpoint.json`` of a checkpoint folder (``None`` for a folder written before there was one)."""
+    folder = Path(folder)
+    path = folder / CHECKPOINT_FILE
+    if not path.exists():
+        return None
+    with _as_checkpoint_error():
+        return read_sealed_json(path, keys=("step", "files", "lines"), remedy=_remedy(folder.parent, folder))
+
+
+@contextlib.contextmanager
+def _as_checkpoint_error():
+    try:
+        yield
+    except CheckpointError:
+        raise
+    except DamagedFileError as error:
+        raise CheckpointError(str(error)) from None
+
+
+def write_checkpoint(root: str | Path, step: int, fill: Callable[[Path], None], *, keep: int = 2,
+                     lines: Mapping[str, str | Path] | None = None) -> Path:
+    """Write checkpoint ``step`` under ``root``: ``fill(folder)`` writes the files into a fresh folder; the
+    sha256 of each file and a mark of each JSON-lines file of ``lines`` (``{name: path}``, see
+    :func:`aligngames.runs.mark_lines`) go into its ``checkpoint.json``; the folder is then renamed into
+    place and recorded in ``latest.json``. Returns the final folder."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     final = root / step_folder_name(step)
+    found = _step_folders(root)
+    previous_marks: dict[str, Any] = {}
+    if found and found[-1].name < final.name:
+        try:
+            previous_marks = (read_record(found[-1]) or {}).get("lines", {})
+        except DamagedFileError:
+            previous_marks = {}  # a mark without a previous one keeps the whole file
     temporary = Path(tempfile.mkdtemp(dir=root, prefix=f".{final.name}.", suffix=".tmp"))
     try:
         fill(temporary)
+        record = {"step": step, "files": folder_digests(temporary),
+                  "lines": {name: mark_lines(path, previous_marks.get(name)) for name, path in (lines or {}).items()}}
+        write_sealed_json(temporary / CHECKPOINT_FILE, record)
         if final.exists():  # a rerun of a step whose checkpoint was written but not yet recorded
             shutil.rmtree(final)
         os.replace(temporary, final)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
     atomic_write_json(root / LATEST_FILE, {"step": step, "folder": final.name})
-    folders = sorted(path for path in root.glob("step_*") if path.is_dir())
+    folders = _step_folders(root)
     for old in folders[:-keep] if keep > 0 else []:
         if old != final:
             shutil.rmtree(old, ignore_errors=True)
@@ -135,19 +217,52 @@ def write_checkpoint(root: str | Path, step: int, fill: Callable[[Path], None], 
 
 
 def latest_checkpoint(root: str | Path) -> tuple[int, Path] | None:
-    """``(step, folder)`` of the newest complete checkpoint under ``root``, or ``None``."""
-    path = Path(root) / LATEST_FILE
-    if not path.exists():
+    """``(step, folder)`` of the newest checkpoint under ``root`` after checking every file of it against
+    the digests in its ``checkpoint.json`` (:class:`CheckpointError` names a damaged one), or ``None``.
+
+    The newest ``step_*`` folder is the latest checkpoint: folders are filled under a temporary name and
+    renamed into place, so each one there is complete. ``latest.json`` only points at it for people and
+    tools; a damaged or stale one is rewritten by the next checkpoint.
+    """
+    root = Path(root)
+    folders = _step_folders(root)
+    if not folders:
         return None
-    data = json.loads(path.read_text())
-    folder = Path(root) / data["folder"]
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{path} points at {folder}, which is missing; the checkpoint folder is damaged")
-    return int(data["step"]), folder
+    folder = folders[-1]
+    record = read_record(folder)
+    if record is None:  # written by an older aligngames: no digests to check
+        step = int(folder.name.split("_", 1)[1])
+    else:
+        step = int(record["step"])
+        with _as_checkpoint_error():
+            check_digests(folder, record["files"], shown=folder, remedy=_remedy(root, folder))
+    pointer = root / LATEST_FILE
+    try:
+        stale = json.loads(pointer.read_text()).get("folder") != folder.name
+    except (OSError, ValueError, AttributeError):
+        stale = True
+    if stale:
+        log.warning("%s does not point at %s, the newest checkpoint; resuming from that one", pointer, folder.name)
+    return step, folder
+
+
+def restore_lines(folder: str | Path, files: Mapping[str, str | Path], *, keep_later: bool = False) -> None:
+    """Put each JSON-lines file of ``files`` (``{name: path}``) back to what checkpoint ``folder`` recorded
+    (see :func:`aligngames.runs.restore_lines`); files the checkpoint has no mark of are left alone."""
+    folder = Path(folder)
+    record = read_record(folder)
+    if record is None:
+        return
+    for name, path in files.items():
+        mark = record["lines"].get(name)
+        if mark is not None:
+            runs.restore_lines(path, mark, shown=path, keep_later=keep_later,
+                               remedy=f"restore it, or {_remedy(folder.parent, folder)}")
 
 
 __all__ = [
-    "LATEST_FILE", "STATE_FILE", "TENSORS_FILE", "latest_checkpoint", "load_optimizer_state", "load_tensors",
-    "numpy_generator_state", "optimizer_state", "restore_numpy_generator", "restore_torch_generators",
-    "save_tensors", "step_folder_name", "torch_generator_states", "write_checkpoint",
+    "CHECKPOINT_FILE", "LATEST_FILE", "STATE_FILE", "TENSORS_FILE", "CheckpointError", "latest_checkpoint",
+    "load_optimizer_state", "load_tensors", "numpy_generator_state", "optimizer_state", "read_record",
+    "restore_lines", "restore_numpy_generator", "restore_torch_generators", "save_tensors", "step_folder_name",
+    "torch_generator_states", "write_checkpoint",
 ]

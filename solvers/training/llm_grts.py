@@ -90,6 +90,12 @@ class LLMGRTSOracle(BestResponseOracle):
     def full_game_nash_conv(self, mixtures: Mapping[str, Mixture]) -> float:
         return self.evaluator.full_game_nash_conv(mixtures)
 
+    def records(self) -> dict[str, Path]:
+        return {**self.trainer.records(), **self.evaluator.records()}
+
+    def saved_folders(self) -> list[Path]:
+        return self.trainer.saved_folders()
+
     def describe(self) -> dict[str, Any]:
         return {"class": "LLMGRTSOracle", "diversity_weight": self.config.diversity_weight,
                 "trainer": self.trainer.describe(), "evaluator": self.evaluator.describe()}

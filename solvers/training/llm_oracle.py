@@ -224,6 +224,12 @@ class PolicyGradientOracle(BestResponseOracle):
         weights = RegularizerWeights(reference=self.settings.reference_kl)
         return trainer.update(rollouts, weights, reference=PolicyRef(handle, None))
 
+    def records(self) -> dict[str, Path]:
+        return {"oracle.jsonl": self.out / "oracle.jsonl"}
+
+    def saved_folders(self) -> list[Path]:
+        return [self.out / "policies"]
+
     def describe(self) -> dict[str, Any]:
         return {"class": "PolicyGradientOracle", "env": self.env, "settings": to_mapping(self.settings),
                 "seed": self.seed,

@@ -72,7 +72,7 @@ def test_another_command_and_foreign_folders_are_refused(tmp_path):
 def test_a_damaged_manifest_is_named(tmp_path):
     _open(tmp_path / "run").close()
     (tmp_path / "run" / "manifest.json").write_text('{"seed": 0, "cre')
-    with pytest.raises(RunFolderError, match=r"manifest.json: damaged"):
+    with pytest.raises(RunFolderError, match=r"manifest.json is damaged \(not valid JSON"):
         _open(tmp_path / "run")
 
 

@@ -11,6 +11,7 @@ import argparse
 import json
 from typing import Any
 
+from aligngames.cli import add_force_new_argument
 from aligngames.config import from_mapping, load_yaml, parse_agent, parse_labelled_agent, to_mapping
 from aligngames.envs.debate.judges import PROTOCOLS
 from aligngames.runs import RunFolder
@@ -30,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="NAME=AGENT[:key=value,...] entries (give the flag with nothing to skip Elo)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--out", default=None, help="write summary.json and episodes.jsonl here")
+    add_force_new_argument(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> DebateEvalConfig:

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from aligngames.runs import append_line, atomic_write_json, atomic_write_text, read_jsonl
+from aligngames.runs import append_line, atomic_write_json, atomic_write_text, read_json_file, read_jsonl
 from aligngames.solvers.equilibrium import mpo
 from aligngames.solvers.training import checkpoints
 from aligngames.solvers.training.distributed import SINGLE_PROCESS, World
@@ -61,11 +61,14 @@ def train_policy(policy, schedule: IterationSchedule, out: str | Path | None = N
     if out is not None:
         out = Path(out)
         metrics_path = out / METRICS_FILE
-        found = checkpoints.latest_checkpoint(out / "checkpoints") if checkpointed else None
+        found = checkpoints.latest_checkpoint(out / "checkpoints") if checkpointed else None  # digests checked
         if found is not None:
             start, folder = found
+            if world.is_main:  # metrics.jsonl as the checkpoint marked it: later lines are redone, lost ones put back
+                checkpoints.restore_lines(folder, {METRICS_FILE: metrics_path})
             magnet = policy.load_checkpoint(folder)
             log.info("resuming at step %d from %s", start, folder)
+        world.barrier()
         lines = read_jsonl(metrics_path, repair=world.is_main)
         kept = [line for line in lines if line["step"] <= start]  # lines past the checkpoint are redone
         if world.is_main and len(kept) != len(lines):
@@ -89,7 +92,7 @@ def train_policy(policy, schedule: IterationSchedule, out: str | Path | None = N
             if world.is_main:
                 checkpoints.write_checkpoint(out / "checkpoints", index,
                                              lambda folder: policy.save_checkpoint(folder, recorder.magnet),
-                                             keep=keep_checkpoints)
+                                             keep=keep_checkpoints, lines={METRICS_FILE: metrics_path})
             world.barrier()
         bar.update()
         if stop_after is not None and index - start >= stop_after:
@@ -120,7 +123,8 @@ class CheckpointedTabularPolicy:
                                                     "magnet": [float(p).hex() for p in magnet]})
 
     def load_checkpoint(self, folder: Path) -> np.ndarray:
-        data = json.loads((folder / "tabular.json").read_text())
+        data = read_json_file(folder / "tabular.json", keys=("probabilities", "magnet"),
+                              remedy=f"delete {folder} to resume from the previous checkpoint")
         probabilities = np.array([float.fromhex(p) for p in data["probabilities"]])
         self.tabular = mpo.TabularPolicy(self.tabular.payoffs)
         self.tabular.probabilities = probabilities

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -36,7 +35,7 @@ from aligngames.agents.llm.agent import clean_text
 from aligngames.agents.llm.models import wrap_model
 from aligngames.agents.llm.vllm_backend import VLLMGenerator
 from aligngames.config import ConfigError
-from aligngames.runs import atomic_write_json
+from aligngames.runs import FRESH_START, atomic_write_json, read_json_file
 from aligngames.seeding import derive_seed, make_rng
 from aligngames.solvers.training.checkpoints import (
     STATE_FILE,
@@ -294,7 +293,8 @@ class LanguagePolicy:
 
     def load_checkpoint(self, folder: Path) -> PolicyRef:
         """Restore the state :meth:`save_checkpoint` wrote; return the magnet of the game in progress."""
-        state = json.loads((folder / STATE_FILE).read_text())
+        state = read_json_file(folder / STATE_FILE, keys=("steps", "optimizer", "stored", "numpy_generator"),
+                               remedy=f"delete {folder} to resume from the previous checkpoint, or {FRESH_START}")
         refs = {}
         for role in ("policy", "magnet", "previous"):
             if state["stored"][role] == "initial":

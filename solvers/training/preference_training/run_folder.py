@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from aligngames.config import ConfigError, load_yaml, to_mapping
-from aligngames.runs import CONFIG_FILE, RunFolder, atomic_write_json
+from aligngames.runs import CONFIG_FILE, RunFolder, atomic_write_json, forcing_new
+from aligngames.solvers.training import checkpoints
 from aligngames.solvers.training.distributed import init_from_environment
 from aligngames.solvers.training.preference_training.config import (
     LanguagePreferenceConfig,
@@ -54,8 +55,14 @@ def run(config: LanguagePreferenceConfig, env_name: str, env_kwargs: Mapping[str
                 "env": env_name, "env_kwargs": dict(env_kwargs), "settings": to_mapping(config)}
     run_folder = None
     if world.is_main:
-        _refuse_flat_settings(out)
+        if not forcing_new():  # --force-new moves such a folder aside
+            _refuse_flat_settings(out)
         run_folder = RunFolder.open(out, command="solve mpo", config=resolved, seed=config.seed)
+        try:
+            checkpoints.latest_checkpoint(out / "checkpoints")  # a damaged checkpoint is named before the model loads
+        except BaseException:
+            run_folder.close()
+            raise
     try:
         world.barrier()
         return _train(config, env_name, env_kwargs, out, run_folder, world, stop_after, progress)

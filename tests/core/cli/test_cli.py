@@ -35,6 +35,17 @@ def test_play_prints_the_transcript_and_returns(capsys):
     assert "returns: player_0 (template:style=concise)" in out
 
 
+def test_play_prints_the_returns_once_where_the_render_has_them():
+    """red_team_v0's render ends with its own returns line; the CLI prints one, with the agents."""
+    result = run_cli("play", "red_team_v0", "--agents", "red_teamer:theme=weapons,method=direct", "compliant_blue",
+                     "-e", "judge=pattern_harm")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("returns:")] == [
+        "returns: red_0 (red_teamer:theme=weapons,method=direct) +2.0000, blue (compliant_blue) -2.0000"]
+    assert lines[-1].startswith("returns:") and lines[0].startswith("=== red_team_v0 (language; 1 red, 3 rounds")
+
+
 def test_play_tabular_with_env_args(capsys):
     assert main(["play", "preference_game_v0", "-e", "mode=tabular", "-e", "scenario=food",
                  "--agents", "constant:action=0", "constant:action=1"]) == 0
