@@ -12,6 +12,7 @@ checked on load, so an adapter cannot silently run on the wrong base). Files are
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import warnings
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from aligngames.agents.llm.models import LoadedModel
+from aligngames.agents.llm.models import LoadedModel, file_sha256
 from aligngames.runs import atomic_write_bytes, atomic_write_json
 
 WEIGHTS_FILE = "adapter_model.safetensors"
@@ -105,6 +106,7 @@ def trainable_parameters(handle: LoadedModel, name: str) -> list[torch.nn.Parame
     """
     if name not in handle.adapters:
         raise ValueError(f"adapter {name!r} is not loaded; loaded adapters: {sorted(handle.adapters)}")
+    handle.adapter_digests.pop(name, None)  # it may now be trained away from its files: never reuse it
     parameters = [parameter for key, parameter in handle.model.named_parameters()
                   if f".lora_A.{name}." in key or f".lora_B.{name}." in key]
     for parameter in parameters:
@@ -135,11 +137,33 @@ def save_adapter(handle: LoadedModel, name: str, folder: str | Path) -> Path:
     return folder
 
 
-def load_adapter(handle: LoadedModel, folder: str | Path, name: str | None = None) -> str:
-    """Load the adapter saved in ``folder`` under ``name`` (default: the name it was saved with).
+def adapter_digest(folder: str | Path) -> str:
+    """One SHA-256 over an adapter folder's weights and peft config (what decides the policy)."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for file_name in (WEIGHTS_FILE, CONFIG_FILE):
+        digest.update(file_name.encode() + b"\0" + file_sha256(folder / file_name).encode() + b"\n")
+    return digest.hexdigest()
 
-    Loading the same folder under the same name again is a no-op; a folder saved on another base
-    model (a different weights hash) is refused.
+
+def _free_name(handle: LoadedModel, name: str) -> str:
+    """``name``, or ``name-2``, ``name-3``... the first that no loaded adapter uses."""
+    candidate, number = name, 1
+    while candidate in handle.adapters:
+        number += 1
+        candidate = f"{name}-{number}"
+    return candidate
+
+
+def load_adapter(handle: LoadedModel, folder: str | Path, name: str | None = None) -> str:
+    """Load the adapter saved in ``folder`` and return the name it runs under on ``handle``.
+
+    An adapter whose files (weights and config) are already loaded on ``handle`` is reused: its
+    name comes back and nothing is loaded again, so two agents built from the same folder share it.
+    Without ``name``, a new adapter gets the name it was saved with (or the folder's name), or
+    ``NAME-2``, ``NAME-3``... when another adapter holds that name (two runs' ``adapters/policy``
+    folders both say ``policy``). An explicit ``name`` that another adapter holds is refused. A folder
+    saved on another base model (a different weights hash) is refused.
     """
     from peft import PeftConfig, PeftModel
 
@@ -147,8 +171,14 @@ def load_adapter(handle: LoadedModel, folder: str | Path, name: str | None = Non
     if not (folder / WEIGHTS_FILE).is_file() or not (folder / CONFIG_FILE).is_file():
         raise FileNotFoundError(f"{str(folder)!r} is not an adapter folder (needs {WEIGHTS_FILE} and {CONFIG_FILE})")
     saved = json.loads((folder / IDENTITY_FILE).read_text()) if (folder / IDENTITY_FILE).is_file() else {}
-    name = name or saved.get("name") or folder.name
-    if handle.adapters.get(name) == str(folder):
+    digest = adapter_digest(folder)
+    # loaded from these files, or (trainers that just saved an adapter mark it so) held in memory as this folder
+    same_files = sorted(loaded for loaded, source in handle.adapters.items()
+                        if handle.adapter_digests.get(loaded) == digest
+                        or (loaded not in handle.adapter_digests and source == str(folder)))
+    if name is None and same_files:
+        return same_files[0]
+    if name is not None and name in same_files:
         return name
     base_sha = saved.get("base", {}).get("sha256")
     if base_sha and handle.identity.get("sha256") and base_sha != handle.identity["sha256"]:
@@ -157,6 +187,8 @@ def load_adapter(handle: LoadedModel, folder: str | Path, name: str | None = Non
             f"(sha256 {base_sha[:12]}...), not on the loaded {handle.identity.get('source')!r} "
             f"(sha256 {handle.identity['sha256'][:12]}...)"
         )
+    if name is None:
+        name = _free_name(handle, saved.get("name") or folder.name)
     _check_new_name(handle, name)
     if handle.is_peft:
         handle.model.load_adapter(str(folder), adapter_name=name, is_trainable=False)
@@ -167,4 +199,5 @@ def load_adapter(handle: LoadedModel, folder: str | Path, name: str | None = Non
                                                      is_trainable=False)
     handle.model.eval()
     handle.adapters[name] = str(folder)
+    handle.adapter_digests[name] = digest
     return name

@@ -49,6 +49,8 @@ class LoadedModel:
         dtype: its parameter dtype.
         folder: a local folder with the weights as a HF model (for backends such as vLLM), if any.
         adapters: LoRA adapter name -> where it came from (a folder, or ``"new:<settings>"``).
+        adapter_digests: adapter name -> SHA-256 of the saved files it was loaded from (adapters
+            loaded from a folder only), so loading the same adapter again reuses it.
     """
 
     model: Any
@@ -58,6 +60,7 @@ class LoadedModel:
     dtype: torch.dtype
     folder: Path | None = None
     adapters: dict[str, str] = field(default_factory=dict)
+    adapter_digests: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_peft(self) -> bool:

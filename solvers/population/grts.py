@@ -285,6 +285,9 @@ class GRTSOracle(BestResponseOracle):
             gaps.append(max(best - current[seat], 0.0))
         return float(sum(gaps))
 
+    def records(self) -> dict[str, Path]:
+        return {} if self.log_path is None else {self.log_path.name: self.log_path}
+
     def describe(self) -> dict[str, Any]:
         return {"class": "GRTSOracle", "diversity_weight": self.config.diversity_weight,
                 "red_candidates": len(self.red_candidates), "blue_candidates": len(self.blue_candidates)}
@@ -335,7 +338,8 @@ def run(config: GRTSConfig, out: str | Path, *, evaluator: GRTSOracle | None = N
     atomic_write_json(out / "attack_success.json", success)
     red_mixture = np.array([sigma[RED][name] for name in populations[RED]])  # (|P_red|,)
     blue_mixture = np.array([sigma[BLUE][name] for name in populations[BLUE]])  # (|P_blue|,)
-    summary = {"epochs": result.epochs, "converged": result.state.converged, "nash": sigma,
+    summary = {"epochs": result.epochs, "converged": result.state.converged, "criterion": result.state.criterion,
+               "nash_conv_tolerance": config.settings.nash_conv_tolerance, "nash": sigma,
                "nash_value_red": float(red_mixture @ np.array(meta_game[RED]) @ blue_mixture),
                "empirical_nash_conv": list(result.empirical_nash_conv),
                "candidate_game_nash_conv": list(result.nash_conv), "red_population_diversity": diversity}

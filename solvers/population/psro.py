@@ -20,14 +20,24 @@ Each player keeps a population of policies. Each epoch:
    an equilibrium of the full game); with ``uniform`` and ``prd`` a repeated best response is added
    again, so it gains weight (fictitious play), and PSRO runs all its epochs.
 
+PSRO also stops, before step 4, when the full-game NashConv of step 3 is at most
+``settings.nash_conv_tolerance`` (where the oracle computes it): the meta-strategies are then an
+equilibrium of the full game up to the tolerance, whatever the best responses would add (GRTS's
+diversity bonus keeps adding red policies at NashConv 0). The criterion that stopped a run is
+recorded (:data:`CRITERIA`) and reported with it.
+
 :func:`run` writes a run folder and a checkpoint after every epoch; a rerun on the same folder
 resumes from it and gives the same result as an uninterrupted run (every match is seeded by the
 run seed and its seating, meta-solvers and the exact oracle are deterministic)::
 
-    config.yaml       the resolved config (a rerun may only change ``settings.iterations``)
+    config.yaml       the resolved config (a rerun may only change ``settings.iterations``, the tolerance and
+                      where matches run)
     manifest.json     versions, seed, oracle
     matches.jsonl     one line per match played (appended and flushed; reused on resume)
-    checkpoint.json   after every epoch: populations, policies, meta-strategies, traces (a :class:`PSROState`)
+    checkpoint.json   after every epoch: populations, policies, meta-strategies, traces (a :class:`PSROState`),
+                      with its own sha256, the sha256 of every trained adapter file the policies load, and a
+                      mark of ``matches.jsonl`` and of each oracle record (length, digest, the epoch's lines),
+                      checked on resume (:func:`aligngames.runs.restore_lines`)
     solution.json, trace.json, exploitability.png   when the run ends
 
 :func:`run` returns the final :class:`PSROState` in its :class:`PSROResult`, so a method built on PSRO
@@ -39,7 +49,6 @@ from __future__ import annotations
 import abc
 import contextlib
 import itertools
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,7 +71,17 @@ from aligngames.play.tournament import (
     play_matches,
     ray_session,
 )
-from aligngames.runs import RunFolder, atomic_write_json
+from aligngames.runs import (
+    FRESH_START,
+    RunFolder,
+    atomic_write_json,
+    check_digests,
+    file_sha256,
+    mark_lines,
+    read_sealed_json,
+    restore_lines,
+    write_sealed_json,
+)
 from aligngames.solvers.equilibrium.nash import action_values, nash_conv, solve_zero_sum
 from aligngames.solvers.equilibrium.results import plot_trace
 from aligngames.solvers.equilibrium.simplex import RunningAverage, project_onto_simplex
@@ -170,7 +189,7 @@ def _scatter(weights: np.ndarray, members: Sequence[int], size: int) -> np.ndarr
 
 
 def solve_matrix(payoffs, *, meta_solver: str = "nash", iterations: int = 50, initial: Sequence[int] | None = None,
-                 prd: PRDSettings = PRDSettings()) -> PSROMatrixResult:
+                 prd: PRDSettings = PRDSettings(), nash_conv_tolerance: float | None = None) -> PSROMatrixResult:
     """PSRO with exact best responses on a normal-form game.
 
     Args:
@@ -180,6 +199,7 @@ def solve_matrix(payoffs, *, meta_solver: str = "nash", iterations: int = 50, in
         iterations: best-response epochs (with ``nash``, PSRO stops earlier when no player has a new action).
         initial: each player's first action (default: action 0 for everyone).
         prd: projected replicator dynamics settings (``meta_solver="prd"``).
+        nash_conv_tolerance: stop once the meta-strategies' NashConv is at most this (``None``: never).
     """
     game = _as_matrix_game(payoffs)
     _check_meta_solver(meta_solver, game)
@@ -195,7 +215,7 @@ def solve_matrix(payoffs, *, meta_solver: str = "nash", iterations: int = 50, in
         full = [_scatter(s, population, size) for s, population, size in zip(sigma, populations, sizes)]
         trace.append(nash_conv(game.payoffs, full))
         history.append(tuple(sigma))
-        if epoch == iterations:
+        if epoch == iterations or within_tolerance(trace[-1], nash_conv_tolerance):
             break
         responses = [int(np.argmax(values)) for values in action_values(game.payoffs, full)]
         added = False
@@ -226,6 +246,16 @@ class BestResponseOracle(abc.ABC):
 
     def describe(self) -> dict[str, Any]:
         return {"class": type(self).__name__}
+
+    def records(self) -> dict[str, Path]:
+        """JSON-lines files the oracle appends to, by name. PSRO's checkpoint marks them, and a resumed run
+        puts them back to what it marked (the lines of an oracle call after it are written again)."""
+        return {}
+
+    def saved_folders(self) -> list[Path]:
+        """Folders of files the oracle's agent specs load (trained adapters); the checkpoint records the
+        sha256 of each file in them and a resumed run checks them."""
+        return []
 
 
 class ExactBestResponse(BestResponseOracle):
@@ -296,6 +326,8 @@ class PSROSettings:
 
     Attributes:
         iterations: the most best-response epochs (PSRO stops earlier when nothing new is added).
+        nash_conv_tolerance: stop once the full-game NashConv of the meta-strategies is at most this
+            (only where the oracle computes it, e.g. the exact and GRTS candidate oracles); null: never.
         meta_solver: nash (two-player zero-/constant-sum), uniform or prd.
         episodes: episodes per match when the meta-game is estimated by play (--env).
         seed: run seed; every match is seeded from it and its seating.
@@ -310,6 +342,7 @@ class PSROSettings:
     """
 
     iterations: int = 10
+    nash_conv_tolerance: float | None = 1e-9
     meta_solver: str = "nash"
     episodes: int = 10
     seed: int = 0
@@ -330,6 +363,9 @@ class PSROSettings:
             raise ValueError(f"meta_solver must be one of {list(META_SOLVERS)}, got {self.meta_solver!r}")
         if self.iterations < 0 or self.episodes < 1 or self.batch_size < 1 or self.prd_iterations < 1:
             raise ValueError("need iterations >= 0, episodes >= 1, batch_size >= 1 and prd_iterations >= 1")
+        if self.nash_conv_tolerance is not None and not self.nash_conv_tolerance >= 0:
+            raise ValueError(f"nash_conv_tolerance must be >= 0 (or null: never stop on NashConv), "
+                             f"got {self.nash_conv_tolerance}")
 
     @property
     def prd(self) -> PRDSettings:
@@ -380,6 +416,10 @@ class PSROResult:
 
 
 CHECKPOINT_FILE = "checkpoint.json"
+#: Why PSRO stopped before its epoch limit: no seat had a new best response (double oracle's test), or the
+#: full-game NashConv of the meta-strategies was within ``settings.nash_conv_tolerance``.
+NO_NEW_POLICY, NASH_CONV_WITHIN_TOLERANCE = "no new best response", "full-game NashConv <= tolerance"
+CRITERIA = (NO_NEW_POLICY, NASH_CONV_WITHIN_TOLERANCE)
 #: Settings that choose where matches run; a run may resume with other values.
 EXECUTION_SETTINGS = ("backend", "workers", "ray_address")
 MATCHES_FILE = "matches.jsonl"
@@ -394,13 +434,14 @@ class PSROState:
     """PSRO after an epoch: what ``checkpoint.json`` holds and a resumed run starts from.
 
     Attributes:
-        epoch: best-response epochs done.
-        converged: the last epoch added no policy (the nash meta-solver's stopping test).
+        epoch: best-response epochs done (a last one that stopped PSRO counts, though it added nothing).
+        converged: PSRO stopped before the epoch limit; ``criterion`` says why.
         populations: each seat's policy names, in the order they were added (in the env's seat order).
         agents: every policy by name (specs as plain data, as they read back from JSON).
         meta_strategies: each epoch's meta-strategies ``{seat: {name: probability}}``, before its best responses.
         nash_conv: NashConv of those meta-strategies on the full game (``None`` where the oracle cannot compute it).
         empirical_nash_conv: the same on the estimated meta-game.
+        criterion: what stopped PSRO (one of :data:`CRITERIA`), ``None`` while it has not converged.
     """
 
     epoch: int
@@ -410,6 +451,7 @@ class PSROState:
     meta_strategies: list[dict[str, dict[str, float]]] = field(default_factory=list)
     nash_conv: list[float | None] = field(default_factory=list)
     empirical_nash_conv: list[float] = field(default_factory=list)
+    criterion: str | None = None
 
     @classmethod
     def start(cls, initial: Mapping[str, AgentSpec]) -> PSROState:
@@ -435,7 +477,7 @@ class PSROState:
         return {"epoch": self.epoch, "converged": self.converged, "populations": self.populations,
                 "agents": {name: _spec_data(spec) for name, spec in self.agents.items()},
                 "meta_strategies": self.meta_strategies, "nash_conv": self.nash_conv,
-                "empirical_nash_conv": self.empirical_nash_conv}
+                "empirical_nash_conv": self.empirical_nash_conv, "criterion": self.criterion}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], seats: Sequence[str]) -> PSROState:
@@ -443,7 +485,8 @@ class PSROState:
         return cls(int(data["epoch"]), bool(data["converged"]),
                    {seat: list(data["populations"][seat]) for seat in seats},
                    {name: from_mapping(AgentSpec, spec, f"agents.{name}") for name, spec in data["agents"].items()},
-                   list(data["meta_strategies"]), list(data["nash_conv"]), list(data["empirical_nash_conv"]))
+                   list(data["meta_strategies"]), list(data["nash_conv"]), list(data["empirical_nash_conv"]),
+                   data.get("criterion", NO_NEW_POLICY if data["converged"] else None))  # older checkpoints lack it
 
 
 def _plain(spec: AgentSpec) -> AgentSpec:
@@ -484,7 +527,7 @@ def _run(config: PSROConfig, out: str | Path, *, oracle: BestResponseOracle | No
         raise ConfigError(f"key 'initial': {unknown[0]!r} is not a seat of {config.env}; its seats are {list(seats)}")
 
     # a rerun may extend settings.iterations, and change how and where matches run, not what they compute
-    may_differ = [f"settings.{key}" for key in ("iterations", *EXECUTION_SETTINGS)]
+    may_differ = [f"settings.{key}" for key in ("iterations", "nash_conv_tolerance", *EXECUTION_SETTINGS)]
     with RunFolder.open(out, command=command, config=to_mapping(config), seed=settings.seed, may_differ=may_differ,
                         manifest={"solver": "psro", "game_info": info.to_dict(), "oracle": oracle.describe()}) as run:
         return _epochs(config, run, oracle, seats, progress)
@@ -494,11 +537,24 @@ def _epochs(config: PSROConfig, run: RunFolder, oracle: BestResponseOracle, seat
             progress: bool) -> PSROResult:
     settings, out = config.settings, run.path
     checkpoint_path = out / CHECKPOINT_FILE
+    records = {MATCHES_FILE: out / MATCHES_FILE,
+               **{_relative(path, out): path for path in oracle.records().values()}}
     if checkpoint_path.exists():
-        state = PSROState.from_json(json.loads(checkpoint_path.read_text()), seats)
+        data = _read_checkpoint(checkpoint_path)
+        state = PSROState.from_json(data, seats)
+        marks = _check_checkpoint(data, out, records)
+        if (state.criterion == NASH_CONV_WITHIN_TOLERANCE
+                and not within_tolerance(state.nash_conv[-1], settings.nash_conv_tolerance)):
+            # a tighter tolerance than the one that stopped the run: undo that stop (it made no best responses)
+            state.epoch, state.converged, state.criterion = state.epoch - 1, False, None
+            for trace in (state.meta_strategies, state.nash_conv, state.empirical_nash_conv):
+                trace.pop()
         log.info("resuming PSRO from epoch %d", state.epoch)
     else:
         state = PSROState.start({seat: config.initial.get(seat, AgentSpec("constant", {"action": 0})) for seat in seats})
+        marks = {}
+        for path in oracle.records().values():  # a call of epoch 0 that was cut off is made again
+            path.unlink(missing_ok=True)
     played = {tuple(line["seating"][seat] for seat in seats): line for line in run.read(MATCHES_FILE)}
 
     def evaluate() -> tuple[dict[str, tuple[str, ...]], dict[str, Mixture], dict[str, Any]]:
@@ -529,13 +585,22 @@ def _epochs(config: PSROConfig, run: RunFolder, oracle: BestResponseOracle, seat
                   "empirical_nash_conv": nash_conv(meta_game.payoffs, sigma)}  # step 3
         return populations, mixtures, record
 
-    bar = tqdm(total=settings.iterations, initial=min(state.epoch, settings.iterations), unit="epoch", desc="psro",
-               disable=not progress)
+    # the bar counts what the result reports as epochs: best responses that grew a population; the
+    # round that adds nothing (the nash meta-solver's stopping test) ends the bar early instead
+    bar = tqdm(total=settings.iterations, initial=min(grown_epochs(state), settings.iterations), unit="epoch",
+               desc="psro", disable=not progress)
+    if state.converged:
+        _mark_converged(bar, state.criterion)
     while not state.converged and state.epoch < settings.iterations:
         populations, mixtures, record = evaluate()
         state.record(**record)
         added = False
-        for seat in seats:  # step 4
+        if within_tolerance(record["nash_conv"], settings.nash_conv_tolerance):
+            state.criterion = NASH_CONV_WITHIN_TOLERANCE  # an equilibrium of the full game: no step 4
+            seats_to_extend: tuple[str, ...] = ()
+        else:
+            seats_to_extend = seats
+        for seat in seats_to_extend:  # step 4
             name, spec = oracle.best_response(seat, mixtures)
             known = any(_spec_data(state.agents[member]) == _spec_data(spec) for member in populations[seat])
             if known and settings.meta_solver == "nash":  # double oracle adds only new policies
@@ -544,8 +609,16 @@ def _epochs(config: PSROConfig, run: RunFolder, oracle: BestResponseOracle, seat
             added = True
         state.epoch += 1
         state.converged = not added
-        atomic_write_json(checkpoint_path, state.to_json())  # a rerun resumes here
-        bar.update()
+        if state.converged and state.criterion is None:
+            state.criterion = NO_NEW_POLICY
+        marks = {name: mark_lines(path, marks.get(name)) for name, path in records.items()}
+        files = {_relative(path, out): file_sha256(path) for folder in oracle.saved_folders()
+                 for path in sorted(Path(folder).rglob("*")) if path.is_file()}
+        write_sealed_json(checkpoint_path, {**state.to_json(), "files": files, "lines": marks})  # a rerun resumes here
+        if state.converged:
+            _mark_converged(bar, state.criterion)
+        else:
+            bar.update()
         log.info("epoch %d: nash_conv %s, empirical %.3g", state.epoch, record["nash_conv"], record["empirical_nash_conv"])
     bar.close()
 
@@ -562,9 +635,73 @@ def _epochs(config: PSROConfig, run: RunFolder, oracle: BestResponseOracle, seat
     return result
 
 
+def within_tolerance(value: float | None, tolerance: float | None) -> bool:
+    """Whether a full-game NashConv ``value`` (``None``: not computed) stops PSRO at ``tolerance`` (``None``: never)."""
+    return value is not None and tolerance is not None and value <= tolerance
+
+
+def stop_description(epochs: int, criterion: str | None, settings: PSROSettings) -> str:
+    """``"N epochs (converged: CRITERION)"``, or ``"(not converged: ...)"`` at the epoch limit: the CLI's words,
+    with the numbers its progress bar showed."""
+    counted = f"{epochs} epoch{'' if epochs == 1 else 's'}"
+    if criterion == NASH_CONV_WITHIN_TOLERANCE:
+        return f"{counted} (converged: full-game NashConv <= tolerance {settings.nash_conv_tolerance:g})"
+    if criterion is not None:
+        return f"{counted} (converged: {criterion})"
+    return f"{counted} (not converged: stopped at the limit, iterations={settings.iterations})"
+
+
+def grown_epochs(state: PSROState) -> int:
+    """The epochs that added a policy: every best-response round but a last one that added none
+    (what :attr:`PSROResult.epochs` reports)."""
+    return state.epoch - int(state.converged)
+
+
+def _mark_converged(bar: tqdm, criterion: str) -> None:
+    """End the epoch bar where PSRO converged: its total becomes the epochs run."""
+    bar.total = bar.n
+    bar.set_postfix_str(f"converged: {criterion}", refresh=False)  # drawn by the next update or close
+
+
+_CHECKPOINT_KEYS = ("epoch", "converged", "populations", "agents", "meta_strategies", "nash_conv", "empirical_nash_conv")
+
+
+def _checkpoint_remedy(path: Path) -> str:
+    return (f"restore it, delete {path} to start PSRO again from epoch 0 (the matches played are reused), "
+            f"or {FRESH_START}")
+
+
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    return read_sealed_json(path, keys=_CHECKPOINT_KEYS, remedy=_checkpoint_remedy(path))
+
+
+def _check_checkpoint(data: Mapping[str, Any], out: Path, records: Mapping[str, Path]) -> dict[str, Any]:
+    """Check the files the checkpoint depends on and put its records back to what it marked; return the marks.
+
+    Adapters it lists must match their digests. ``matches.jsonl`` keeps the matches played after the
+    checkpoint (they depend only on their seating); an oracle's records lose the lines of calls after it
+    (those calls are made again)."""
+    path = out / CHECKPOINT_FILE
+    check_digests(out, data.get("files", {}), shown=out, remedy=_checkpoint_remedy(path))
+    marks = data.get("lines", {})
+    for name, file in records.items():
+        if name in marks:
+            restore_lines(file, marks[name], shown=file, keep_later=name == MATCHES_FILE,
+                          remedy=_checkpoint_remedy(path))
+    return marks
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(Path(path).resolve())
+
+
 def _write_results(out: Path, result: PSROResult, oracle: BestResponseOracle) -> None:
     state = result.state
     solution: dict[str, Any] = {"solver": "psro", "epochs": result.epochs, "converged": state.converged,
+                                "criterion": state.criterion,
                                 "populations": state.populations, "agents": state.to_json()["agents"],
                                 "meta_strategies": result.meta_strategies, "nash_conv": result.nash_conv[-1],
                                 "empirical_nash_conv": result.empirical_nash_conv[-1]}
@@ -582,6 +719,7 @@ def _write_results(out: Path, result: PSROResult, oracle: BestResponseOracle) ->
 
 
 __all__ = [
-    "META_SOLVERS", "BestResponseOracle", "ExactBestResponse", "PRDSettings", "PSROConfig", "PSROMatrixResult",
+    "CRITERIA", "META_SOLVERS", "NASH_CONV_WITHIN_TOLERANCE", "NO_NEW_POLICY", "BestResponseOracle", "ExactBestResponse", "PRDSettings", "PSROConfig", "PSROMatrixResult",
     "PSROResult", "PSROSettings", "PSROState", "meta_strategies", "projected_replicator_dynamics", "run", "solve_matrix",
+    "stop_description",
 ]

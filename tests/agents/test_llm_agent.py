@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -220,6 +221,32 @@ def test_registry_agent_shares_one_loaded_model(tiny_folder):
     assert len(described["model"]["sha256"]) == 64
     assert described["generation"] == {"max_new_tokens": 64, "temperature": 0.5, "top_p": 1.0, "stop": ("\n",)}
     json.dumps(described)
+
+
+def test_from_pretrained_twice_reuses_a_loaded_adapter(tiny_folder, tmp_path):
+    # two runs' final policies are both saved under the name "policy" (RUN/adapters/policy)
+    trainer = load_model(tiny_folder)
+    for seed, run in ((1, "run1"), (2, "run2")):
+        lora_module.add_adapter(trainer, f"trained{seed}", seed=seed, init="random")
+        lora_module.save_adapter(trainer, f"trained{seed}", tmp_path / run / "adapters" / "policy")
+        (tmp_path / run / "adapters" / "policy" / lora_module.IDENTITY_FILE).write_text(
+            json.dumps({"name": "policy", "base": trainer.identity}))
+    models_module.clear_model_cache()  # a fresh process: the user's script
+    config = GenerationConfig(max_new_tokens=6, temperature=0)
+    first = LLMAgent.from_pretrained(str(tiny_folder), adapter=str(tmp_path / "run1/adapters/policy"), generation=config)
+    again = LLMAgent.from_pretrained(str(tiny_folder), adapter=str(tmp_path / "run1/adapters/policy"), generation=config)
+    copy = tmp_path / "copy_of_run1"
+    shutil.copytree(tmp_path / "run1/adapters/policy", copy)
+    same_files = LLMAgent.from_pretrained(str(tiny_folder), adapter=str(copy), generation=config)
+    other = LLMAgent.from_pretrained(str(tiny_folder), adapter=str(tmp_path / "run2/adapters/policy"), generation=config)
+    assert first.handle is again.handle is other.handle
+    assert first.adapter == again.adapter == same_files.adapter == "policy"  # reused, not loaded twice
+    assert other.adapter == "policy-2"  # another policy saved under the same name gets a free name
+    assert sorted(first.handle.adapters) == ["policy", "policy-2"]
+    prompts = ["<|im_start|>user\nhello<|im_end|>\n"]
+    assert not torch.allclose(_logits(first.handle, prompts, "policy"), _logits(first.handle, prompts, "policy-2"))
+    with pytest.raises(ValueError, match="already loaded"):  # an explicit name that another adapter holds
+        lora_module.load_adapter(first.handle, tmp_path / "run2/adapters/policy", name="policy")
 
 
 def test_cli_play_with_llm_agent(tiny_folder, capsys):

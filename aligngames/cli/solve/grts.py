@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 
 from aligngames.cli import driver
-from aligngames.solvers.population import grts
+from aligngames.solvers.population import grts, psro
 from aligngames.solvers.training import llm_grts
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="a GRTS config (YAML), e.g. examples/red_team_grts.yaml")
     parser.add_argument("--out", required=True, help="the run folder (an existing one is resumed)")
+    driver.add_force_new_argument(parser)
     parser.add_argument("--iterations", type=int, default=None, help="override settings.iterations")
 
 
@@ -27,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
         summary = llm_grts.run(config, args.out, progress=True)
     else:
         summary = grts.run(config, args.out, progress=True)
-    driver.report(args.out, f"GRTS: {summary['epochs']} epochs (converged: {summary['converged']}); red Nash value "
+    stop = psro.stop_description(summary["epochs"], summary["criterion"], config.settings)
+    driver.report(args.out, f"GRTS: {stop}; NashConv on the candidate game "
+                            f"{summary['candidate_game_nash_conv'][-1]:.3g}; red Nash value "
                             f"{summary['nash_value_red']:.3f}; red population diversity "
                             f"{summary['red_population_diversity'][-1]:.3f}")
     return 0

@@ -58,15 +58,19 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"settings {given} are for --oracle llm")
     result = psro.run(config, args.out, progress=True)
     final = result.nash_conv[-1]
-    driver.report(args.out, f"{result.epochs} epochs; NashConv on the full game "
+    driver.report(args.out, f"{_epochs(result, settings)}; NashConv on the full game "
                             f"{'n/a' if final is None else f'{final:.3g}'}, on the meta-game {result.empirical_nash_conv[-1]:.3g}")
     return 0
+
+
+def _epochs(result: psro.PSROResult, settings: psro.PSROSettings) -> str:
+    return psro.stop_description(result.epochs, result.state.criterion, settings)
 
 
 def _run_meta_game(args: argparse.Namespace, settings: psro.PSROSettings) -> int:
     source = driver.load_game(args)
     result = psro.solve_matrix(source.game, meta_solver=settings.meta_solver, iterations=settings.iterations,
-                               prd=settings.prd)
+                               prd=settings.prd, nash_conv_tolerance=settings.nash_conv_tolerance)
     names = source.game.matrix_game().action_names
     solution = {
         "strategies": [driver.named(s, n) for s, n in zip(result.strategies, names)],
@@ -93,12 +97,13 @@ def _run_llm(args: argparse.Namespace, config: psro.PSROConfig) -> int:
         grts_config = llm_grts.LLMGRTSConfig(env_kwargs={**defaults.env_kwargs, **config.env_kwargs},
                                              settings=config.settings, llm=oracle_settings, **initial)
         summary = llm_grts.run(grts_config, args.out, progress=True)
-        driver.report(args.out, f"GRTS with LLM best responses: {summary['epochs']} epochs; red Nash value "
+        stop = psro.stop_description(summary["epochs"], summary["criterion"], config.settings)
+        driver.report(args.out, f"GRTS with LLM best responses: {stop}; red Nash value "
                                 f"{summary['nash_value_red']:.3f}; red population diversity "
                                 f"{summary['red_population_diversity'][-1]:.3f}")
         return 0
     oracle = PolicyGradientOracle(config.env, config.env_kwargs, oracle_settings, args.out, seed=config.settings.seed)
     result = psro.run(config, args.out, oracle=oracle, progress=True)
-    driver.report(args.out, f"{result.epochs} epochs with LLM best responses; NashConv on the meta-game "
+    driver.report(args.out, f"{_epochs(result, config.settings)} with LLM best responses; NashConv on the meta-game "
                             f"{result.empirical_nash_conv[-1]:.3g}")
     return 0

@@ -4,11 +4,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 from aligngames.cli import main
+
+ROOT = Path(__file__).resolve().parents[3]
 
 FOOD = ["--env", "preference_game_v0", "-e", "mode=tabular", "-e", "scenario=food"]
 LOTTERY = {"burger": 0.5, "sushi": 0.2, "pasta": 0.3}
@@ -68,3 +73,45 @@ def test_psro_over_the_env_and_clear_errors(tmp_path, capsys):
     assert main(["solve", "mpo", "--env", "preference_game_v0", "-e", "mode=tabular", "--alpha", "-1",
                  "--out", str(tmp_path / "x")]) == 2
     assert "alpha > 0" in capsys.readouterr().err
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "aligngames.cli", *args], capture_output=True, text=True,
+                            timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def _last_bar(stderr: str, name: str) -> str:
+    """The last state tqdm drew of the bar ``name`` (lines and carriage returns both end a state)."""
+    return [state for state in stderr.replace("\r", "\n").splitlines() if state.startswith(f"{name}:")][-1]
+
+
+def test_psro_bar_counts_the_epochs_the_summary_reports(tmp_path, capsys):
+    # food: epoch 0 {burger} x {burger}; best responses sushi then pasta enter; the third meta-solve is the
+    # maximal lottery, NashConv 0: converged after 2 epochs that grew the populations
+    result = _cli("solve", "psro", *FOOD, "--episodes", "2", "--out", str(tmp_path / "psro"))
+    assert "2 epochs (converged: full-game NashConv <= tolerance 1e-09)" in result.stdout
+    bar = _last_bar(result.stderr, "psro")
+    assert " 2/2 " in bar and "converged" in bar
+    solution = json.loads((tmp_path / "psro" / "solution.json").read_text())
+    assert solution["epochs"] == 2 and solution["criterion"] == "full-game NashConv <= tolerance"
+    # at the epoch limit: as many epochs as the limit, and said so
+    assert main(["solve", "psro", *FOOD, "--episodes", "2", "--iterations", "1", "--out", str(tmp_path / "one")]) == 0
+    captured = capsys.readouterr()
+    assert "1 epoch (not converged: stopped at the limit, iterations=1)" in captured.out
+    assert " 1/1 " in _last_bar(captured.err, "psro")
+
+
+def test_psro_tolerance_off_converges_by_double_oracle(tmp_path):
+    """Without the tolerance, double oracle's test stops the same run one (empty) round later."""
+    from aligngames.solvers.population import psro
+
+    settings = psro.PSROSettings(episodes=2, nash_conv_tolerance=None)
+    result = psro.run(psro.PSROConfig("preference_game_v0", {"mode": "tabular", "scenario": "food"}, settings=settings),
+                      tmp_path / "off")
+    assert result.epochs == 2 and result.state.criterion == psro.NO_NEW_POLICY
+    assert result.nash_conv[-1] == pytest.approx(0.0, abs=1e-12)
+    assert result.meta_strategies["player_0"] == pytest.approx(
+        {f"player_0.{name}" if name != "burger" else "player_0.initial": p for name, p in LOTTERY.items()}, abs=1e-9)
+

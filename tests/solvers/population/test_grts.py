@@ -118,6 +118,31 @@ def test_progress_bars_do_not_change_the_result(grts_run, tmp_path, capsys):
     assert "best response" in capsys.readouterr().err
 
 
+def test_grts_converges_where_the_candidate_game_nash_conv_reaches_the_tolerance(tmp_path):
+    """SMALL reaches NashConv 0 on the candidate game at the fourth meta-solve (epoch 3); the diversity bonus
+    would still add red policies (with ``nash_conv_tolerance: null`` the run goes on to epoch 5, all at
+    NashConv 0). The CLI stops there and says why."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    config = {**SMALL, "settings": {**SMALL["settings"], "iterations": 8}}
+    (tmp_path / "grts.yaml").write_text(yaml.safe_dump(config))
+    result = subprocess.run([sys.executable, "-m", "aligngames.cli", "solve", "grts", "--config",
+                             str(tmp_path / "grts.yaml"), "--out", str(tmp_path / "run")],
+                            capture_output=True, text=True, timeout=600, cwd=Path(__file__).resolve().parents[3])
+    assert result.returncode == 0, result.stderr
+    assert "GRTS: 3 epochs (converged: full-game NashConv <= tolerance 1e-09); NashConv on the candidate game 0;" \
+        in result.stdout
+    summary = json.loads((tmp_path / "run" / "grts.json").read_text())
+    nash_conv = summary["candidate_game_nash_conv"]
+    assert summary["converged"] and summary["criterion"] == psro.NASH_CONV_WITHIN_TOLERANCE
+    assert nash_conv[-1] <= 1e-9 < min(nash_conv[:-1])  # stopped at the first meta-solve within the tolerance
+    assert summary["epochs"] == len(nash_conv) - 1 == 3
+
+
 def test_diversity_bonus_by_hand():
     east, north = np.array([1.0, 0.0]), np.array([0.0, 1.0])
     assert grts.diversity_bonus(east, np.stack([north])) == pytest.approx(1.0)
