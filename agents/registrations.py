@@ -37,6 +37,18 @@ def register() -> None:
                             "moral_graph_v0 participant with a latent value profile; honest or strategic votes")
     registry.register_agent("persona_participant", "aligngames.agents.moral_graph:PersonaParticipant",
                             "moral_graph_v0 participant played by any text agent (an LLM) with a persona prompt")
+    registry.register_agent("persuasion_sender", "aligngames.agents.persuasion:SchemeSender",
+                            "persuasion_v0 tabular sender committed to a scheme: full_disclosure, no_disclosure or a table")
+    registry.register_agent("persuasion_receiver", "aligngames.agents.persuasion:ModelReceiver",
+                            "persuasion_v0 tabular receiver: bayesian, anchored (under-reacts to signals) or credulous")
+    registry.register_agent("persuasion_writer", "aligngames.agents.persuasion:TemplateSender",
+                            "persuasion_v0 language sender: states the true state (honest) or pushes its favourite action")
+    registry.register_agent("persuasion_reader", "aligngames.agents.persuasion:KeywordReceiver",
+                            "persuasion_v0 language receiver: believes a named state, else follows a named action, else the prior")
+    registry.register_agent("off_switch_human", "aligngames.agents.off_switch:OffSwitchHuman",
+                            "off_switch_v0 human: allows the robot iff U > 0 (rational), with a Boltzmann probability, or noisily")
+    registry.register_agent("svo_ideal", "aligngames.agents.svo:IdealTypeAgent",
+                            "svo_v0 ideal type: individualist, altruist, prosocial, inequality_averse or competitive")
     registry.register_agent("scripted", "aligngames.agents.basic:ScriptedAgent",
                             "replays a fixed list of actions, one per turn (for golden transcripts)")
     registry.register_agent("llm", "aligngames.agents.llm.agent:llm_agent",

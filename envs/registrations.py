@@ -15,6 +15,12 @@ def register() -> None:
                           "multi-turn red-vs-blue dialogue scored by a harm judge (k red agents, benign rounds); tabular attack x defence mode")
     registry.register_env("moral_graph_v0", "aligngames.envs.moral_graph",
                           "moral-graph elicitation: participants articulate value cards and vote on wisdom upgrades; PageRank picks the winners")
+    registry.register_env("persuasion_v0", "aligngames.envs.persuasion",
+                          "Bayesian persuasion: a sender who knows the state commits to a signalling scheme (or writes a message); a receiver acts")
+    registry.register_env("off_switch_v0", "aligngames.envs.off_switch",
+                          "the off-switch game: a robot uncertain about the human's utility acts, switches off, or defers to the human")
+    registry.register_env("svo_v0", "aligngames.envs.svo",
+                          "the SVO Slider Measure (six primary + nine secondary items) taken by any agent: SVO angle and category")
     registry.register_judge("quote_counting", "aligngames.envs.debate.judges:QuoteCountingJudge",
                             "debate judge: counts verified quotes that contain each side's answer, minus unverified ones (transparent)")
     registry.register_judge("agent_judge", "aligngames.envs.debate.judges:agent_judge",

@@ -7,6 +7,12 @@ def register() -> None:
     """Register one solve command per solver: its ``aligngames.cli.solve.<name>`` module (see that package)."""
     registry.register_solver("assistance", "aligngames.cli.solve.assistance",
                              "exact POMDP solution of small assistance games (cirl_v0), with reward-learning and no-ask baselines")
+    registry.register_solver("persuasion", "aligngames.cli.solve.persuasion",
+                             "the sender's optimal signalling scheme in Bayesian persuasion (persuasion_v0 tables) by LP, with full- and no-disclosure baselines")
+    registry.register_solver("off_switch", "aligngames.cli.solve.off_switch",
+                             "exact values of the off-switch game (off_switch_v0): act, switch off or defer, and the incentive to keep the switch")
+    registry.register_solver("svo", "aligngames.cli.solve.svo",
+                             "SVO of any agent: repeated sittings of the SVO Slider Measure (svo_v0), the angle with an interval and the category")
     registry.register_solver("sparse_debate", "aligngames.cli.solve.sparse_debate",
                              "exact minimax value of sparse-evidence debate (debate_v0 tabular): the honest debater's advantage")
     registry.register_solver("debate_eval", "aligngames.cli.solve.debate_eval",

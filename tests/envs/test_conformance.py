@@ -167,6 +167,8 @@ def _legal_action(space, observation, rng: np.random.Generator):
         return int(space.start + rng.choice(legal))
     if isinstance(space, spaces.Text):
         return "".join(rng.choice(list(space.character_list), size=int(rng.integers(0, 40))).tolist())
+    if isinstance(space, spaces.Box):  # persuasion's signalling scheme: a table of weights
+        return rng.uniform(space.low, space.high).astype(space.dtype).tolist()
     return {key: int(rng.integers(part.n)) for key, part in space.spaces.items()}  # moral graph's {"card", "vote"}
 
 
@@ -175,6 +177,8 @@ def _as_numpy(action):
         return np.str_(action)
     if isinstance(action, int):
         return np.int64(action)
+    if isinstance(action, list):  # a Box action: the same numbers as an array
+        return np.asarray(action, dtype=np.float32)
     return {key: np.int64(value) for key, value in action.items()}
 
 

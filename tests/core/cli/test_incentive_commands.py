@@ -1,0 +1,69 @@
+"""``aligngames solve persuasion | off_switch | svo`` run as a user runs them (a subprocess), with the known answers:
+the prosecutor convicts with probability 0.6 (0.3 full disclosure, 0 none); deferring to a rational human with
+U ~ N(0, 1) is worth 1/sqrt(2 pi); an altruist's SVO angle is 61.39 degrees."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "aligngames.cli", *args], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+
+
+def test_solve_persuasion_prints_and_writes_the_scheme_and_baselines(tmp_path):
+    out = tmp_path / "persuasion.json"
+    result = run_cli("solve", "persuasion", "--example", "prosecutor", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "innocent  acquit 0.5714, convict 0.4286" in result.stdout
+    data = json.loads(out.read_text())
+    assert data["sender_value"] == pytest.approx(0.6) and data["receiver_value"] == pytest.approx(0.7)
+    assert data["scheme"]["guilty"] == pytest.approx({"acquit": 0.0, "convict": 1.0}, abs=1e-9)
+    assert data["full_disclosure"]["sender_value"] == pytest.approx(0.3)
+    assert data["no_disclosure"]["sender_value"] == pytest.approx(0.0)
+
+
+def test_solve_persuasion_from_a_file_and_its_errors(tmp_path):
+    problem = tmp_path / "problem.yaml"
+    problem.write_text("states: [guilty, innocent]\nactions: [acquit, convict]\nprior: {guilty: 0.3, innocent: 0.7}\n"
+                       "sender_utility: [[0, 1], [0, 1]]\nreceiver_utility: [[0, 1], [1, 0]]\n")
+    out = tmp_path / "honest.json"
+    result = run_cli("solve", "persuasion", "--problem", str(problem), "--max-misleading", "0.1", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text())["sender_value"] == pytest.approx(0.4)
+    result = run_cli("solve", "persuasion", "--problem", str(problem), "--receiver-floor", "2")
+    assert result.returncode == 2 and "receiver_floor=2.0; the most the receiver can get is 1" in result.stderr
+    problem.write_text(problem.read_text().replace("innocent: 0.7", "innocent: 0.6"))
+    result = run_cli("solve", "persuasion", "--problem", str(problem))
+    assert result.returncode == 2 and "prior is not a probability distribution: its entries sum to 0.9" in result.stderr
+
+
+def test_solve_off_switch_with_a_grid(tmp_path):
+    out = tmp_path / "off.json"
+    result = run_cli("solve", "off_switch", "--mean", "0", "--std", "1", "--stds", "1,2", "--betas", "inf,1",
+                     "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert data["values"]["defer"] == pytest.approx(1 / math.sqrt(2 * math.pi), abs=1e-12)
+    assert data["values"]["best"] == "defer"
+    assert data["grid"]["incentive"][1][0] == pytest.approx(2 / math.sqrt(2 * math.pi), abs=1e-12)
+    assert data["grid"]["humans"] == ["rational", "beta=1"]
+
+
+def test_solve_svo_for_an_ideal_type(tmp_path):
+    out = tmp_path / "svo.json"
+    result = run_cli("solve", "svo", "--agent", "svo_ideal:kind=altruist", "--samples", "2", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "SVO angle 61.39 degrees" in result.stdout and "altruistic" in result.stdout
+    data = json.loads(out.read_text())
+    assert data["angle"] == pytest.approx(61.39, abs=0.005) and data["samples"] == 2
+    assert data["category_counts"]["altruistic"] == 2
