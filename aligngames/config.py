@@ -186,7 +186,11 @@ def parse_agent(text: str) -> tuple[str, dict[str, Any]]:
             else:
                 current += char
         parts.append(current)
-        for part in parts:
+        for number, part in enumerate(parts):
+            if number and "=" not in part:  # "probabilities=0.5,0.5": the comma split a list
+                previous = parts[number - 1].partition("=")
+                raise ConfigError(f"--agents {text}: expected KEY=VALUE, got {part!r}; a list value goes in "
+                                  f"brackets, e.g. {previous[0]}=[{previous[2]},{part}]")
             key, value = parse_assignment(part, f"--agents {text}")
             kwargs[key] = value
     return name, kwargs

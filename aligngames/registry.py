@@ -22,6 +22,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
+import inspect
 import os
 import re
 from collections.abc import Mapping
@@ -160,11 +161,44 @@ def _check_remote_code(kind: str, name: str, kwargs: Mapping[str, Any]) -> None:
                               f"(in Python: aligngames.registry.allow_remote_code())")
 
 
+def _keywords(function: Any) -> list[str] | None:
+    """The keyword arguments ``function`` (or a class's constructor) accepts; None if it takes ``**kwargs``."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters):
+        return None
+    return [parameter.name for parameter in parameters
+            if parameter.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+
+
+def _check_keywords(kind: str, name: str, valid: list[str] | None, kwargs: Mapping[str, Any]) -> None:
+    """Refuse keyword arguments that ``name`` does not take, with the ones it does (and the nearest)."""
+    if valid is None:
+        return
+    for key in kwargs:
+        if key not in valid:
+            near = difflib.get_close_matches(key, valid, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise TypeError(f"{kind} {name!r} has no keyword {key!r}{hint}; its keywords: "
+                            f"{', '.join(valid) if valid else 'none'}")
+
+
+def _env_keywords(module: Any) -> list[str] | None:
+    """An env module's keywords: ``make_rules``'s and ``render_mode`` (None where it has no ``make_rules``)."""
+    make_rules = getattr(module, "make_rules", None)
+    valid = _keywords(make_rules) if callable(make_rules) else None
+    return None if valid is None else [*valid, "render_mode"]
+
+
 # --- public helpers ---------------------------------------------------------------------------
 
 def make(name: str, **kwargs: Any):
     """Create the wrapped AEC env registered as ``name`` (``aligngames.make("preference_game_v0")``)."""
-    return ENVS.spec(name).load().env(**kwargs)
+    module = ENVS.spec(name).load()
+    _check_keywords("env", name, _env_keywords(module), kwargs)
+    return module.env(**kwargs)
 
 
 def make_parallel(name: str, **kwargs: Any):
@@ -173,6 +207,7 @@ def make_parallel(name: str, **kwargs: Any):
     if not callable(getattr(module, "parallel_env", None)):
         raise ValueError(f"env {name!r} has no Parallel form (its players move one after another); "
                          f"use its AEC env, aligngames.make({name!r}, ...)")
+    _check_keywords("env", name, _env_keywords(module), kwargs)
     return module.parallel_env(**kwargs)
 
 
@@ -180,6 +215,7 @@ def make_agent(name: str, **kwargs: Any):
     """Create the agent registered as ``name`` with keyword arguments ``kwargs``."""
     _check_remote_code("agent", name, kwargs)
     factory = AGENTS.spec(name).load()
+    _check_keywords("agent", name, _keywords(factory), kwargs)
     try:
         return factory(**kwargs)
     except TypeError as error:
@@ -197,6 +233,7 @@ def make_judge(judge: Any, judge_kwargs: Mapping[str, Any] | None = None, *, exp
     if isinstance(judge, str):
         _check_remote_code("judge", judge, judge_kwargs or {})
         factory = JUDGES.spec(judge).load()
+        _check_keywords("judge", judge, _keywords(factory), judge_kwargs or {})
         try:
             made = factory(**dict(judge_kwargs or {}))
         except TypeError as error:

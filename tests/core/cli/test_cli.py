@@ -148,3 +148,23 @@ def test_global_flags_work_before_or_after_the_command(tmp_path):
                      "--out", str(tmp_path / "nash"), "-v")
     assert solved.returncode == 0, solved.stderr
     assert (tmp_path / "nash" / "solution.json").exists()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["-e", "modee=tabular", "--agents", "random", "random"],
+     "env 'preference_game_v0' has no keyword 'modee' (did you mean 'mode'?); its keywords: mode, scenario,"),
+    (["--agents", "template:stlye=concise", "template"],
+     "agent 'template' has no keyword 'stlye' (did you mean 'style'?); its keywords: style"),
+    (["-e", "mode=tabular", "--agents", "mixed:probabilities=0.5,0.5", "random"],
+     "expected KEY=VALUE, got '0.5'; a list value goes in brackets, e.g. probabilities=[0.5,0.5]"),
+])
+def test_a_mistyped_keyword_lists_the_valid_ones(arguments, message):
+    result = run_cli("play", "preference_game_v0", *arguments)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_judge_keyword_is_checked_too():
+    with pytest.raises(TypeError, match=r"judge 'pattern_harm' has no keyword 'saturaton' \(did you mean 'saturation'"):
+        registry.make_judge("pattern_harm", {"saturaton": 2})
