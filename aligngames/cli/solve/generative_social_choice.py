@@ -35,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agent", default=None, help="registered agent for --generator/--estimator agent, "
                         "NAME[:key=value,...] (e.g. an LLM agent)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="write the slate, statements and ratings as JSON here")
+    parser.add_argument("--json", "--out", dest="json", metavar="FILE", default=None,
+                        help="also write the slate, statements and ratings to this JSON file (--out is the old name)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     estimator = AgentUtilityEstimator(agent) if args.estimator == "agent" else EmbeddingUtilityEstimator()
     result = generative_slate(population, args.slate_size, generator, estimator, make_rng(args.seed, "generative_social_choice"))
     print(result.report())
-    if args.out:
-        atomic_write_json(Path(args.out), result.to_dict())
-        print(f"wrote {args.out}")
+    if args.json:
+        atomic_write_json(Path(args.json), result.to_dict())
+        print(f"wrote {args.json}")
     return 0

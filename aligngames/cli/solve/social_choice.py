@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--rankings", nargs="+", metavar="A>B>C*COUNT", help="your own profile, candidates 0..m-1")
     parser.add_argument("--rules", nargs="+", default=list(DEFAULT_COMPARISON), help=f"rules to compare, from {list(RULES)}")
     parser.add_argument("--rlchf-rule", default="copeland", help=f"social welfare function for RLCHF, from {list(SWF_RULES)}")
-    parser.add_argument("--out", default=None, help="write the comparison and the RLCHF matrix as JSON here")
+    parser.add_argument("--json", "--out", dest="json", metavar="FILE", default=None,
+                        help="also write the comparison and the RLCHF matrix to this JSON file (--out is the old name)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     print(comparison.table())
     print(f"\nRLCHF ({args.rlchf_rule}) social ranking: {ranking}")
     print("preference_game_v0 kwargs: " + json.dumps(aggregate.env_kwargs()))
-    if args.out:
-        atomic_write_json(Path(args.out), {"comparison": comparison.to_dict(), "rlchf": aggregate.to_dict()})
-        print(f"wrote {args.out}")
+    if args.json:
+        atomic_write_json(Path(args.json), {"comparison": comparison.to_dict(), "rlchf": aggregate.to_dict()})
+        print(f"wrote {args.json}")
     return 0

@@ -155,7 +155,7 @@ def test_embedding_estimator_and_cli_on_the_shipped_population(tmp_path, capsys)
     from aligngames.cli import main
 
     out = tmp_path / "slate.json"
-    assert main(["solve", "generative_social_choice", "--slate-size", "4", "--out", str(out)]) == 0
+    assert main(["solve", "generative_social_choice", "--slate-size", "4", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed.count("\n[") == 4 and "BJR: no violation" in printed
     data = json.loads(out.read_text())

@@ -249,7 +249,7 @@ def test_cli(tmp_path, capsys):
     from aligngames.cli import main
 
     out = tmp_path / "social.json"
-    assert main(["solve", "social_choice", "--population", "food", "--out", str(out)]) == 0
+    assert main(["solve", "social_choice", "--population", "food", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "maximal_lottery" in printed and "preference_game_v0 kwargs" in printed
     data = json.loads(out.read_text())
