@@ -386,6 +386,8 @@ class RunFolder:
         lock = cls._lock(path)
         try:
             stored = cls._check_existing(path, command, current, may_differ)  # again, now that it is ours
+            for leftover in path.rglob(".*.tmp"):  # an atomic write a kill interrupted (no other writer: we hold the lock)
+                leftover.unlink()
             config_text = yaml.safe_dump(current, sort_keys=False)
             atomic_write_text(path / CONFIG_FILE, config_text)
             record = build_manifest(seed, extra={"run_command": command, **(manifest or {})})

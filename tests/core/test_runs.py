@@ -34,6 +34,20 @@ def test_resume_with_the_same_config_keeps_the_records(tmp_path):
     assert len(json.loads((tmp_path / "run" / "manifest.json").read_text())["resumed_from"]) == 1
 
 
+def test_resume_removes_what_a_killed_atomic_write_left(tmp_path):
+    """A kill -9 inside atomic_write_* leaves its hidden temporary file; the resumed run removes it."""
+    with _open(tmp_path / "run") as run:
+        run.append("matches.jsonl", {"match": 0})
+    (tmp_path / "run" / "transcripts").mkdir()
+    leftover = tmp_path / "run" / "transcripts" / ".match_0001.jsonl.x1y2z3.tmp"
+    leftover.write_text('{"turn": 0')
+    (tmp_path / "run" / "transcripts" / "match_0000.jsonl").write_text("{}\n")
+    with _open(tmp_path / "run"):
+        pass
+    assert not leftover.exists()
+    assert (tmp_path / "run" / "transcripts" / "match_0000.jsonl").read_text() == "{}\n"
+
+
 def test_a_different_config_is_refused_naming_the_setting(tmp_path):
     _open(tmp_path / "run").close()
     changed = {**CONFIG, "settings": {"episodes": 10, "workers": 1}}
