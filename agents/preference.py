@@ -33,8 +33,22 @@ def compose(item: PromptItem, style: str) -> str:
     raise ValueError(f"unknown style {style!r}; valid styles: {list(STYLES)}")
 
 
+def generic_item(prompt: str) -> PromptItem:
+    """Parts for a prompt that is not packaged: generic advice, so that the styles still differ in
+    length, caveats and structure (what the judge's annotator groups react to) on any prompt."""
+    return PromptItem(
+        id="generic", prompt=prompt,
+        core="Weigh the main options against what you need most and pick the one that fits.",
+        elaboration="The best choice depends on your goals, constraints and budget. Comparing two or three "
+                    "options on those points usually settles it.",
+        example="For example, list what each option costs and what it gives you, then drop the ones that miss "
+                "a must-have.",
+        caveat="If the stakes are high, check a reliable source or ask an expert before you decide.")
+
+
 class TemplateAnswerer(Agent):
-    """Answers the packaged prompts in one ``style`` (one of :data:`STYLES`)."""
+    """Answers in one ``style`` (one of :data:`STYLES`): the packaged prompts with their own parts,
+    any other prompt with :func:`generic_item`."""
 
     def __init__(self, style: str = "concise") -> None:
         super().__init__()
@@ -49,11 +63,7 @@ class TemplateAnswerer(Agent):
         if not first_line.startswith("Prompt: "):
             raise ValueError(f"agent {agent!r}: expected a transcript that starts with 'Prompt: ', got {first_line[:80]!r}")
         prompt = first_line[len("Prompt: "):]
-        item = self._items.get(prompt)
-        if item is None:
-            raise ValueError(
-                f"agent {agent!r}: template answerers only know the packaged prompts; no template for {prompt[:80]!r}"
-            )
+        item = self._items.get(prompt) or generic_item(prompt)
         return sanitize(compose(item, self.style), action_space.max_length)
 
     def describe(self):

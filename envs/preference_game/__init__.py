@@ -8,8 +8,9 @@ judge's preferences; with a cyclic annotator population no single answer is best
 Modes:
     ``tabular``: ``Discrete(n)`` actions over a scenario's answer set (``food``, ``transitive``,
     ``random``, or an explicit ``preferences`` matrix). ``language``: text actions; prompts from the
-    packaged prompt set (or ``prompts=[...]``), judged by the embedded :class:`FeatureJudge` or any
-    registered judge (``judge="reward_model", judge_kwargs={"path": ...}``).
+    packaged prompt set (or ``prompts=[...]`` / the path of a .txt, .jsonl or .json file), judged by
+    the embedded :class:`FeatureJudge` or any registered judge (``judge="reward_model",
+    judge_kwargs={"path": ...}``).
 
 Observation: ``{"observation": [seat, episode over, own payoff], "transcript": text}``; after the
 episode the transcript shows both answers and the verdict, and ``infos[agent]["preference"]`` is p.
@@ -31,6 +32,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from pettingzoo.utils import wrappers
 
+from aligngames.datasets import read_prompts
 from aligngames.envs.adapter import RulesAECEnv, RulesParallelEnv
 from aligngames.envs.preference_game import scenarios
 from aligngames.envs.preference_game.rules import PreferenceGameRules, default_prompts
@@ -60,7 +62,7 @@ def make_rules(
     answers: Sequence[str] | None = None,
     judge: str | PreferenceJudge = "features",
     judge_kwargs: Mapping | None = None,
-    prompts: Sequence[str] | None = None,
+    prompts: Sequence[str] | str | None = None,
     max_answer_length: int = 600,
 ) -> PreferenceGameRules:
     """Build the game's rules from the env's keyword arguments (see the module docstring)."""
@@ -76,7 +78,7 @@ def make_rules(
         judge = make_preference_judge(judge, **dict(judge_kwargs or {}))
     elif judge_kwargs:
         raise ValueError("judge_kwargs is only used when judge is given by name")
-    chosen_prompts = tuple(prompts) if prompts is not None else default_prompts()
+    chosen_prompts = read_prompts(prompts) if prompts is not None else default_prompts()
     return PreferenceGameRules(mode, judge=judge, scenario=None, prompts=chosen_prompts,
                                max_answer_length=max_answer_length)
 

@@ -168,3 +168,33 @@ def test_a_mistyped_keyword_lists_the_valid_ones(arguments, message):
 def test_a_judge_keyword_is_checked_too():
     with pytest.raises(TypeError, match=r"judge 'pattern_harm' has no keyword 'saturaton' \(did you mean 'saturation'"):
         registry.make_judge("pattern_harm", {"saturaton": 2})
+
+
+def test_prompts_from_a_list_or_a_file_and_a_bare_string_is_refused(tmp_path):
+    text = tmp_path / "prompts.txt"
+    text.write_text("Is tea better than coffee?\n\nName a good book.\n")
+    lines = tmp_path / "prompts.jsonl"
+    lines.write_text('"Is tea better than coffee?"\n{"prompt": "Name a good book."}\n')
+    agents = ["--agents", "template:style=concise", "template:style=detailed"]
+    for given in (str(text), str(lines), '["Is tea better than coffee?", "Name a good book."]'):
+        result = run_cli("play", "preference_game_v0", *agents, "-e", f"prompts={given}", "--seed", "1")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines()[1] in ("Prompt: Is tea better than coffee?", "Prompt: Name a good book."), \
+            result.stdout
+    result = run_cli("play", "preference_game_v0", *agents, "-e", "prompts=Is tea better than coffee?")
+    assert result.returncode == 2
+    assert "prompts: 'Is tea better than coffee?' is not a file; give a list of prompts" in result.stderr
+
+
+def test_read_prompts_names_what_is_wrong(tmp_path):
+    from aligngames.datasets import read_prompts
+
+    assert read_prompts(("a", "b")) == ("a", "b")
+    (tmp_path / "bad.json").write_text('{"prompt": "a"}')
+    with pytest.raises(ValueError, match=r"bad.json must hold a JSON list of prompts"):
+        read_prompts(tmp_path / "bad.json")
+    (tmp_path / "p.csv").write_text("a")
+    with pytest.raises(ValueError, match=r"has suffix '.csv'; use .txt, .jsonl or .json"):
+        read_prompts(tmp_path / "p.csv")
+    with pytest.raises(ValueError, match=r"every prompt must be a non-empty string; the list has 3"):
+        read_prompts(["a", 3])
