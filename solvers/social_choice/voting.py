@@ -673,7 +673,8 @@ class RuleComparison:
     def to_dict(self) -> dict[str, Any]:
         return {
             "answers": list(self.answers),
-            "groups": [{"name": g.name, "weight": g.weight, "utilities": list(g.utilities), "beta": g.beta}
+            "groups": [{"name": g.name, "weight": g.weight, "utilities": list(g.utilities),
+                        "beta": g.beta if np.isfinite(g.beta) else "inf"}  # JSON has no Infinity
                        for g in self.groups],
             "outcomes": [{"rule": o.rule, "winners": [self.answers[c] for c in sorted(o.winners)],
                           "lottery": o.lottery.tolist(), "group_utility": o.group_utility.tolist(),

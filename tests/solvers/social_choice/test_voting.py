@@ -252,8 +252,9 @@ def test_cli(tmp_path, capsys):
     assert main(["solve", "social_choice", "--population", "food", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "maximal_lottery" in printed and "preference_game_v0 kwargs" in printed
-    data = json.loads(out.read_text())
+    data = json.loads(out.read_text(), parse_constant=lambda name: pytest.fail(f"{out} holds {name}: not JSON"))
     assert data["rlchf"]["rule"] == "copeland"
+    assert {group["beta"] for group in data["comparison"]["groups"]} == {"inf"}  # hard-max annotators
     assert main(["solve", "social_choice", "--rankings", "0>1>2*4", "1>2>0*3", "2>0>1*2"]) == 0
     assert "minimax" in capsys.readouterr().out
 
