@@ -161,7 +161,7 @@ def _check_remote_code(kind: str, name: str, kwargs: Mapping[str, Any]) -> None:
                               f"(in Python: aligngames.registry.allow_remote_code())")
 
 
-def _keywords(function: Any) -> list[str] | None:
+def keywords(function: Any) -> list[str] | None:
     """The keyword arguments ``function`` (or a class's constructor) accepts; None if it takes ``**kwargs``."""
     try:
         parameters = inspect.signature(function).parameters.values()
@@ -185,10 +185,10 @@ def _check_keywords(kind: str, name: str, valid: list[str] | None, kwargs: Mappi
                             f"{', '.join(valid) if valid else 'none'}")
 
 
-def _env_keywords(module: Any) -> list[str] | None:
+def env_keywords(module: Any) -> list[str] | None:
     """An env module's keywords: ``make_rules``'s and ``render_mode`` (None where it has no ``make_rules``)."""
     make_rules = getattr(module, "make_rules", None)
-    valid = _keywords(make_rules) if callable(make_rules) else None
+    valid = keywords(make_rules) if callable(make_rules) else None
     return None if valid is None else [*valid, "render_mode"]
 
 
@@ -197,7 +197,7 @@ def _env_keywords(module: Any) -> list[str] | None:
 def make(name: str, **kwargs: Any):
     """Create the wrapped AEC env registered as ``name`` (``aligngames.make("preference_game_v0")``)."""
     module = ENVS.spec(name).load()
-    _check_keywords("env", name, _env_keywords(module), kwargs)
+    _check_keywords("env", name, env_keywords(module), kwargs)
     return module.env(**kwargs)
 
 
@@ -207,7 +207,7 @@ def make_parallel(name: str, **kwargs: Any):
     if not callable(getattr(module, "parallel_env", None)):
         raise ValueError(f"env {name!r} has no Parallel form (its players move one after another); "
                          f"use its AEC env, aligngames.make({name!r}, ...)")
-    _check_keywords("env", name, _env_keywords(module), kwargs)
+    _check_keywords("env", name, env_keywords(module), kwargs)
     return module.parallel_env(**kwargs)
 
 
@@ -215,7 +215,7 @@ def make_agent(name: str, **kwargs: Any):
     """Create the agent registered as ``name`` with keyword arguments ``kwargs``."""
     _check_remote_code("agent", name, kwargs)
     factory = AGENTS.spec(name).load()
-    _check_keywords("agent", name, _keywords(factory), kwargs)
+    _check_keywords("agent", name, keywords(factory), kwargs)
     try:
         return factory(**kwargs)
     except TypeError as error:
@@ -233,7 +233,7 @@ def make_judge(judge: Any, judge_kwargs: Mapping[str, Any] | None = None, *, exp
     if isinstance(judge, str):
         _check_remote_code("judge", judge, judge_kwargs or {})
         factory = JUDGES.spec(judge).load()
-        _check_keywords("judge", judge, _keywords(factory), judge_kwargs or {})
+        _check_keywords("judge", judge, keywords(factory), judge_kwargs or {})
         try:
             made = factory(**dict(judge_kwargs or {}))
         except TypeError as error:

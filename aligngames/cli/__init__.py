@@ -28,17 +28,23 @@ from aligngames.runs import force_new_runs
 from aligngames.seeding import check_seed, derive_seed
 
 
-def _listing(title: str, entries) -> str:
-    """``title:`` and one ``name  description`` line per registry entry."""
-    lines = [f"  {spec.name:<24} {spec.description}" for spec in entries.specs()]
+def _listing(title: str, entries, keywords=None) -> str:
+    """``title:`` and one ``name  description`` line per registry entry, with the keywords that
+    ``keywords(loaded entry)`` finds on a second line (where it finds them)."""
+    lines = []
+    for spec in entries.specs():
+        lines.append(f"  {spec.name:<24} {spec.description}")
+        names = keywords(spec.load()) if keywords is not None else None
+        if names:
+            lines.append(f"  {'':<24}   keywords: {', '.join(names)}")
     return "\n".join([f"{title}:", *(lines or ["  (none yet)"])])
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    sections = [("envs", registry.ENVS), ("agents", registry.AGENTS), ("judges", registry.JUDGES),
-                ("solvers", registry.SOLVERS)]
-    for title, entries in sections:
-        print(_listing(title, entries))
+    sections = [("envs", registry.ENVS, registry.env_keywords), ("agents", registry.AGENTS, registry.keywords),
+                ("judges", registry.JUDGES, registry.keywords), ("solvers", registry.SOLVERS, None)]
+    for title, entries, keywords in sections:
+        print(_listing(title, entries, keywords))
     return 0
 
 

@@ -25,6 +25,11 @@ def test_list_shows_envs_agents_and_judges(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "preference_game_v0" in out and "template" in out and "features" in out
+    lines = out.splitlines()
+    after = {line.split()[0]: lines[number + 1].strip() for number, line in enumerate(lines[:-1])
+             if line.startswith("  ") and not line.strip().startswith("keywords:")}
+    assert after["preference_game_v0"].startswith("keywords: mode, scenario, num_answers,")
+    assert after["template"] == "keywords: style"
 
 
 def test_play_prints_the_transcript_and_returns(capsys):
