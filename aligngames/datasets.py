@@ -6,6 +6,7 @@ import functools
 import json
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 
 def load_json(name: str) -> dict:
@@ -48,8 +49,6 @@ def read_prompts(prompts, *, what: str = "prompts") -> tuple[str, ...]:
     or an object with a ``"prompt"`` key, per line) or ``.json`` (a list of such). A string that is not
     an existing file is refused: one prompt goes in a list (``prompts=["Is tea better than coffee?"]``).
     """
-    from pathlib import Path
-
     if isinstance(prompts, str | Path):
         path = Path(prompts)
         if not path.is_file():
