@@ -48,7 +48,9 @@ def test_language_episodes_record_turns_and_are_legal(handle):
         # what was recorded is what the policy assigns to those tokens now (the trainer's input)
         with torch.no_grad():
             again = sequence_logprobs(handle, [llm_step["prompt"]], [llm_step["completion_ids"]])
-        assert np.allclose(again.token_logprobs[0].numpy(), llm_step["token_logprobs"], atol=1e-4)
+        # float32 through two kernel paths (cached decoding in a padded batch vs one full forward):
+        # .ci/run once saw 4e-4 on a log-prob of -3.18, so the bound is relative as well
+        np.testing.assert_allclose(again.token_logprobs[0].numpy(), llm_step["token_logprobs"], rtol=5e-4, atol=1e-4)
     json.dumps([episode.to_json() for episode in episodes])  # run folders can store them
     assert "steps" not in play_episodes(language_env, {"player_0": agent, "player_1": agent}, [1])[0].to_json()
 
