@@ -45,6 +45,12 @@ def register() -> None:
                             "persuasion_v0 language sender: states the true state (honest) or pushes its favourite action")
     registry.register_agent("persuasion_reader", "aligngames.agents.persuasion:KeywordReceiver",
                             "persuasion_v0 language receiver: believes a named state, else follows a named action, else the prior")
+    registry.register_agent("contract_principal", "aligngames.agents.contract:ContractPrincipal",
+                            "contract_v0 principal: offers the optimal contract, the naive flat first-best wage, or given wages")
+    registry.register_agent("contract_best_response", "aligngames.agents.contract:BestResponseAgent",
+                            "contract_v0 agent: the effort with the highest expected utility (ties for the principal), or declines")
+    registry.register_agent("contract_fixed_effort", "aligngames.agents.contract:FixedEffortAgent",
+                            "contract_v0 agent that always picks one effort (e.g. reward_hack) whatever it is paid")
     registry.register_agent("off_switch_human", "aligngames.agents.off_switch:OffSwitchHuman",
                             "off_switch_v0 human: allows the robot iff U > 0 (rational), with a Boltzmann probability, or noisily")
     registry.register_agent("svo_ideal", "aligngames.agents.svo:IdealTypeAgent",

@@ -4,7 +4,7 @@ from aligngames import registry
 
 
 def register() -> None:
-    """Register the five games and their env-specific judges."""
+    """Register the built-in games and their env-specific judges."""
     registry.register_env("preference_game_v0", "aligngames.envs.preference_game",
                           "two answers before a preference judge; tabular (cyclic annotator populations) or language mode")
     registry.register_env("cirl_v0", "aligngames.envs.cirl",
@@ -17,6 +17,8 @@ def register() -> None:
                           "moral-graph elicitation: participants articulate value cards and vote on wisdom upgrades; PageRank picks the winners")
     registry.register_env("persuasion_v0", "aligngames.envs.persuasion",
                           "Bayesian persuasion: a sender who knows the state commits to a signalling scheme (or writes a message); a receiver acts")
+    registry.register_env("contract_v0", "aligngames.envs.contract",
+                          "principal-agent moral hazard: a principal pays on outcomes; an AI agent picks hidden effort (genuine, hack, shirk)")
     registry.register_env("off_switch_v0", "aligngames.envs.off_switch",
                           "the off-switch game: a robot uncertain about the human's utility acts, switches off, or defers to the human")
     registry.register_env("svo_v0", "aligngames.envs.svo",

@@ -1,5 +1,6 @@
-"""``aligngames solve persuasion | off_switch | svo`` run as a user runs them (a subprocess), with the known answers:
-the prosecutor convicts with probability 0.6 (0.3 full disclosure, 0 none); deferring to a rational human with
+"""``aligngames solve persuasion | contract | off_switch | svo`` run as a user runs them (a subprocess), with the known
+answers: the prosecutor convicts with probability 0.6 (0.3 full disclosure, 0 none); two-outcome moral hazard pays
+2.5 on success; deferring to a rational human with
 U ~ N(0, 1) is worth 1/sqrt(2 pi); an altruist's SVO angle is 61.39 degrees."""
 
 from __future__ import annotations
@@ -45,6 +46,36 @@ def test_solve_persuasion_from_a_file_and_its_errors(tmp_path):
     problem.write_text(problem.read_text().replace("innocent: 0.7", "innocent: 0.6"))
     result = run_cli("solve", "persuasion", "--problem", str(problem))
     assert result.returncode == 2 and "prior is not a probability distribution: its entries sum to 0.9" in result.stderr
+
+
+def test_solve_contract_prints_and_writes_the_optimal_contract(tmp_path):
+    out = tmp_path / "contract.json"
+    result = run_cli("solve", "contract", "--example", "two_outcome", "--wages", "1,1", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "optimal contract: failure 0.0000, success 2.5000" in result.stdout
+    data = json.loads(out.read_text())
+    assert data["wages"] == pytest.approx({"failure": 0.0, "success": 2.5}, abs=1e-9)
+    assert data["induced_effort"] == "high" and data["principal_profit"] == pytest.approx(2.8)
+    assert data["agent_rent"] == pytest.approx(1.0) and data["first_best_profit"] == pytest.approx(3.8)
+    assert data["agency_cost"] == pytest.approx(1.0)
+    assert data["evaluated"]["effort"] == "low"  # a flat wage of 1 buys no effort
+
+
+def test_solve_contract_from_a_file_and_its_errors(tmp_path):
+    problem = tmp_path / "problem.yaml"
+    problem.write_text("efforts: [low, high]\noutcomes: [failure, success]\n"
+                       "outcome_probs: {low: [0.6, 0.4], high: [0.2, 0.8]}\neffort_costs: [0, 1]\n"
+                       "principal_values: [0, 12]\nutility: sqrt\nreservation_utility: 1\n")
+    out = tmp_path / "sqrt.json"
+    result = run_cli("solve", "contract", "--problem", str(problem), "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert data["wages"]["success"] == pytest.approx(6.25, abs=1e-6) and data["agency_cost"] == pytest.approx(1.0, abs=1e-6)
+    result = run_cli("solve", "contract", "--example", "two_outcome", "--wages", "1,2,3")
+    assert result.returncode == 2 and "--wages: 3 wages for 2 outcomes ['failure', 'success']" in result.stderr
+    problem.write_text(problem.read_text().replace("high: [0.2, 0.8]", "high: [0.3, 0.8]"))
+    result = run_cli("solve", "contract", "--problem", str(problem))
+    assert result.returncode == 2 and "outcome_probs['high'] is not a probability distribution" in result.stderr
 
 
 def test_solve_off_switch_with_a_grid(tmp_path):
