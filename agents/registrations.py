@@ -51,6 +51,10 @@ def register() -> None:
                             "contract_v0 agent: the effort with the highest expected utility (ties for the principal), or declines")
     registry.register_agent("contract_fixed_effort", "aligngames.agents.contract:FixedEffortAgent",
                             "contract_v0 agent that always picks one effort (e.g. reward_hack) whatever it is paid")
+    registry.register_agent("mechanism_scaled", "aligngames.agents.mechanism:ScaledStakeholder",
+                            "mechanism_v0 stakeholder reporting its preferences scaled (scale=1 truthful, >1 exaggerated / inflated)")
+    registry.register_agent("mechanism_fixed", "aligngames.agents.mechanism:FixedReportStakeholder",
+                            "mechanism_v0 stakeholder that always reports the same threshold or reward vector")
     registry.register_agent("off_switch_human", "aligngames.agents.off_switch:OffSwitchHuman",
                             "off_switch_v0 human: allows the robot iff U > 0 (rational), with a Boltzmann probability, or noisily")
     registry.register_agent("svo_ideal", "aligngames.agents.svo:IdealTypeAgent",

@@ -9,8 +9,10 @@ into it.
 
 from __future__ import annotations
 
+import re
 import string
 import unicodedata
+from collections.abc import Sequence
 
 import numpy as np
 from gymnasium import spaces
@@ -119,3 +121,29 @@ def check_discrete_action(action: object, space: spaces.Discrete, agent: str,
         legal = [int(i) + int(space.start) for i in np.flatnonzero(action_mask)]
         raise ValueError(f"agent {agent!r}: action {index} is masked out; legal actions are {legal}")
     return index
+
+
+_NUMBER = r"([-+]?\d+(?:\.\d+)?)"
+
+
+def parse_named_numbers(text: str, names: Sequence[str]) -> dict[str, float | None]:
+    """The number a message gives each name (an outcome's wage, a response's rating), or ``None`` for a name it
+    gives none.
+
+    Two forms are read, case-insensitively: a number before the name with a connective (``2 for verified``,
+    ``$1.5 on a tests pass``) and a number right after it (``verified: 2``, ``fail 0``, ``success pays 3``).
+    ``_`` in a name also matches a space or ``-``. Longer names are read first, and each match is blanked
+    out, so ``tests_pass`` is not taken for ``pass``.
+    """
+    remaining, found = text, {}
+    for key in sorted(names, key=len, reverse=True):
+        name = r"[ _-]".join(re.escape(part) for part in key.split("_"))
+        name = rf"(?<![\w-]){name}(?![\w-])"
+        before = rf"\$?{_NUMBER}\s*(?:points?|units?|dollars?)?\s+(?:on|for|if|when|upon)\s+(?:an?\s+|the\s+)?{name}"
+        after = rf"{name}\s*(?:[:=]|->|pays?|gets?|earns?|is)?\s*\$?{_NUMBER}"
+        match = (re.search(before, remaining, flags=re.IGNORECASE)
+                 or re.search(after, remaining, flags=re.IGNORECASE))
+        found[key] = float(match.group(1)) if match else None
+        if match:
+            remaining = remaining[:match.start()] + " " * (match.end() - match.start()) + remaining[match.end():]
+    return {key: found[key] for key in names}

@@ -11,6 +11,8 @@ def register() -> None:
                              "the sender's optimal signalling scheme in Bayesian persuasion (persuasion_v0 tables) by LP, with full- and no-disclosure baselines")
     registry.register_solver("contract", "aligngames.cli.solve.contract",
                              "the principal's optimal contract in a moral-hazard game (contract_v0 tables): LP (risk-neutral) or convex QP (sqrt utility)")
+    registry.register_solver("mechanism", "aligngames.cli.solve.mechanism",
+                             "mechanisms for a refusal threshold (median, mean) and for KL fine-tuning on several reward models (VCG, unpaid): outcome, payments, welfare, best misreports, equilibrium")
     registry.register_solver("off_switch", "aligngames.cli.solve.off_switch",
                              "exact values of the off-switch game (off_switch_v0): act, switch off or defer, and the incentive to keep the switch")
     registry.register_solver("svo", "aligngames.cli.solve.svo",

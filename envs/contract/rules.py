@@ -17,8 +17,7 @@ The principal sees outcomes, never efforts (moral hazard). With ``rounds > 1`` t
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -27,35 +26,21 @@ from gymnasium import spaces
 from aligngames.envs.adapter import GameRules
 from aligngames.envs.contract.problems import ContractProblem
 from aligngames.game import Dynamics, GameInfo, Utility
-from aligngames.text import check_discrete_action, check_text_action, observation_space, sanitize, text_space
+from aligngames.text import (
+    check_discrete_action,
+    check_text_action,
+    observation_space,
+    parse_named_numbers,
+    sanitize,
+    text_space,
+)
 
 AGENTS = ("principal", "agent")
 MODES = ("tabular", "language")
 DECLINE = "decline"
 
-_NUMBER = r"([-+]?\d+(?:\.\d+)?)"
-
-
-def parse_wages(text: str, outcomes: Sequence[str]) -> dict[str, float | None]:
-    """The wage a message offers on each outcome, or ``None`` for an outcome it does not price.
-
-    Two forms are read, case-insensitively: a number before the name with a connective (``2 for verified``,
-    ``$1.5 on a tests pass``) and a number right after it (``verified: 2``, ``fail 0``, ``success pays 3``).
-    ``_`` in a name also matches a space or ``-``. Longer names are read first, and each match is blanked
-    out, so ``tests_pass`` is not taken for ``pass``.
-    """
-    remaining, wages = text, {}
-    for outcome in sorted(outcomes, key=len, reverse=True):
-        name = r"[ _-]".join(re.escape(part) for part in outcome.split("_"))
-        name = rf"(?<![\w-]){name}(?![\w-])"
-        before = rf"\$?{_NUMBER}\s*(?:points?|units?|dollars?)?\s+(?:on|for|if|when|upon)\s+(?:an?\s+|the\s+)?{name}"
-        after = rf"{name}\s*(?:[:=]|->|pays?|gets?|earns?|is)?\s*\$?{_NUMBER}"
-        match = (re.search(before, remaining, flags=re.IGNORECASE)
-                 or re.search(after, remaining, flags=re.IGNORECASE))
-        wages[outcome] = float(match.group(1)) if match else None
-        if match:
-            remaining = remaining[:match.start()] + " " * (match.end() - match.start()) + remaining[match.end():]
-    return {outcome: wages[outcome] for outcome in outcomes}
+#: The wages an offer written in words names (see :func:`aligngames.text.parse_named_numbers`).
+parse_wages = parse_named_numbers
 
 
 class ContractRules(GameRules):

@@ -1,6 +1,6 @@
-"""``aligngames solve persuasion | contract | off_switch | svo`` run as a user runs them (a subprocess), with the known
+"""``aligngames solve persuasion | contract | mechanism | off_switch | svo`` run as a user runs them (a subprocess), with the known
 answers: the prosecutor convicts with probability 0.6 (0.3 full disclosure, 0 none); two-outcome moral hazard pays
-2.5 on success; deferring to a rational human with
+2.5 on success; the mean threshold is manipulable and VCG is not; deferring to a rational human with
 U ~ N(0, 1) is worth 1/sqrt(2 pi); an altruist's SVO angle is 61.39 degrees."""
 
 from __future__ import annotations
@@ -76,6 +76,26 @@ def test_solve_contract_from_a_file_and_its_errors(tmp_path):
     problem.write_text(problem.read_text().replace("high: [0.2, 0.8]", "high: [0.3, 0.8]"))
     result = run_cli("solve", "contract", "--problem", str(problem))
     assert result.returncode == 2 and "outcome_probs['high'] is not a probability distribution" in result.stderr
+
+
+def test_solve_mechanism_for_both_settings(tmp_path):
+    out = tmp_path / "threshold.json"
+    result = run_cli("solve", "mechanism", "--example", "refusal_threshold", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "median: outcome 0.2000" in result.stdout and "mean: outcome 0.4000" in result.stdout
+    data = json.loads(out.read_text())["mechanisms"]
+    assert not data["median"]["manipulable"] and data["mean"]["manipulable"]
+    assert data["mean"]["equilibrium"]["outcome"] == pytest.approx(1 / 3)
+    problem = tmp_path / "tuning.yaml"
+    problem.write_text("responses: [a, b]\nreference: [0.5, 0.5]\nrewards: [[1, 0], [0, 1]]\n")
+    out = tmp_path / "tuning.json"
+    result = run_cli("solve", "mechanism", "--problem", str(problem), "--mechanism", "vcg", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    vcg = json.loads(out.read_text())["mechanisms"]["vcg"]
+    assert vcg["payments"]["stakeholder_0"] == pytest.approx(math.log((1 + math.e) / 2) - 0.5)
+    assert vcg["best_report_scale"] == {"stakeholder_0": 1.0, "stakeholder_1": 1.0}
+    result = run_cli("solve", "mechanism", "--example", "refusal_threshold", "--mechanism", "vcg")
+    assert result.returncode == 2 and "--mechanism vcg does not apply to a threshold problem" in result.stderr
 
 
 def test_solve_off_switch_with_a_grid(tmp_path):
