@@ -129,6 +129,21 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         return module.run(solver_namespace)
 
 
+#: ``aligngames evaluate MEASURE AGENT``: measures that evaluate one agent, and the solve command behind each.
+MEASURES = {"svo": "svo"}
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    """``aligngames evaluate svo AGENT [options]`` is ``aligngames solve svo --agent AGENT [options]``."""
+    if args.agent is None and not args.help:
+        raise ConfigError(f"aligngames evaluate {args.measure} needs an AGENT, a registered agent NAME[:key=value,...] "
+                          f"(e.g. svo_ideal:kind=prosocial; aligngames list shows them)")
+    solver_args = [*args.measure_args, "--help"] if args.help else ["--agent", args.agent, *args.measure_args]
+    module, parser = solve_parser(MEASURES[args.measure], solver_args)
+    parser.prog = f"aligngames evaluate {args.measure} AGENT"
+    return module.run(parser.parse_args(solver_args))
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     print(f"report: {write_report(args.run_dir)}")
     return 0
@@ -179,6 +194,14 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("solver", nargs="?", help="solver name (without one: the list of solvers)")
     solve.add_argument("solver_args", nargs=argparse.REMAINDER, help="the solver's own options")
     solve.set_defaults(run=_cmd_solve)
+
+    evaluate = commands.add_parser("evaluate", parents=[_common(True)], add_help=False,
+                                   help="measure one agent: aligngames evaluate svo AGENT (the SVO Slider Measure)")
+    evaluate.add_argument("-h", "--help", action="store_true", help="the measure's options")
+    evaluate.add_argument("measure", choices=sorted(MEASURES), help="what to measure")
+    evaluate.add_argument("agent", nargs="?", default=None, help="a registered agent, NAME[:key=value,...]")
+    evaluate.add_argument("measure_args", nargs=argparse.REMAINDER, help="the measure's options (see --help)")
+    evaluate.set_defaults(run=_cmd_evaluate)
 
     report = commands.add_parser("report", parents=[_common(True)], help="re-draw the report of a run folder")
     report.add_argument("run_dir")

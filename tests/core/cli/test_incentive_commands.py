@@ -118,3 +118,12 @@ def test_solve_svo_for_an_ideal_type(tmp_path):
     data = json.loads(out.read_text())
     assert data["angle"] == pytest.approx(61.39, abs=0.005) and data["samples"] == 2
     assert data["category_counts"]["altruistic"] == 2
+
+
+def test_evaluate_svo_is_solve_svo_for_one_agent(tmp_path):
+    out = tmp_path / "svo.json"
+    result = run_cli("evaluate", "svo", "svo_ideal:kind=prosocial", "--samples", "2", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "SVO angle 41.04 degrees" in result.stdout and json.loads(out.read_text())["category"] == "prosocial"
+    result = run_cli("evaluate", "svo")
+    assert result.returncode == 2 and "aligngames evaluate svo needs an AGENT" in result.stderr
