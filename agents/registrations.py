@@ -55,6 +55,12 @@ def register() -> None:
                             "mechanism_v0 stakeholder reporting its preferences scaled (scale=1 truthful, >1 exaggerated / inflated)")
     registry.register_agent("mechanism_fixed", "aligngames.agents.mechanism:FixedReportStakeholder",
                             "mechanism_v0 stakeholder that always reports the same threshold or reward vector")
+    registry.register_agent("safe_rlhf_table", "aligngames.agents.safe_rlhf:TablePolicy",
+                            "safe_rlhf_v0 policy sampling answers from a table [prompt][answer] (e.g. the exact solver's)")
+    registry.register_agent("safe_rlhf_fixed_lambda", "aligngames.agents.safe_rlhf:FixedMultiplier",
+                            "safe_rlhf_v0 multiplier that always names the same lambda")
+    registry.register_agent("safe_rlhf_tracking_lambda", "aligngames.agents.safe_rlhf:CostTrackingMultiplier",
+                            "safe_rlhf_v0 multiplier learning lambda from observed costs (projected or Safe RLHF's log update)")
     registry.register_agent("off_switch_human", "aligngames.agents.off_switch:OffSwitchHuman",
                             "off_switch_v0 human: allows the robot iff U > 0 (rational), with a Boltzmann probability, or noisily")
     registry.register_agent("svo_ideal", "aligngames.agents.svo:IdealTypeAgent",

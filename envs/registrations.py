@@ -21,6 +21,8 @@ def register() -> None:
                           "principal-agent moral hazard: a principal pays on outcomes; an AI agent picks hidden effort (genuine, hack, shirk)")
     registry.register_env("mechanism_v0", "aligngames.envs.mechanism",
                           "mechanism design: stakeholders report a refusal threshold (median / mean) or reward models for KL fine-tuning (VCG / unpaid)")
+    registry.register_env("safe_rlhf_v0", "aligngames.envs.safe_rlhf",
+                          "Safe RLHF as a game: a policy maximises reward under an expected-cost bound; the Lagrange multiplier is a player")
     registry.register_env("off_switch_v0", "aligngames.envs.off_switch",
                           "the off-switch game: a robot uncertain about the human's utility acts, switches off, or defers to the human")
     registry.register_env("svo_v0", "aligngames.envs.svo",

@@ -135,6 +135,13 @@ MEASURES = {"svo": "svo"}
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     """``aligngames evaluate svo AGENT [options]`` is ``aligngames solve svo --agent AGENT [options]``."""
+    if args.agent in ("-h", "--help") or any(arg in ("-h", "--help") for arg in args.measure_args):
+        args.help, args.agent = True, None if args.agent in ("-h", "--help") else args.agent
+    if args.measure is None:
+        if not args.help:
+            raise ConfigError(f"aligngames evaluate needs a MEASURE: one of {sorted(MEASURES)}")
+        args.evaluate_parser.print_help()
+        return 0
     if args.agent is None and not args.help:
         raise ConfigError(f"aligngames evaluate {args.measure} needs an AGENT, a registered agent NAME[:key=value,...] "
                           f"(e.g. svo_ideal:kind=prosocial; aligngames list shows them)")
@@ -198,10 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", parents=[_common(True)], add_help=False,
                                    help="measure one agent: aligngames evaluate svo AGENT (the SVO Slider Measure)")
     evaluate.add_argument("-h", "--help", action="store_true", help="the measure's options")
-    evaluate.add_argument("measure", choices=sorted(MEASURES), help="what to measure")
+    evaluate.add_argument("measure", nargs="?", choices=sorted(MEASURES), help="what to measure")
     evaluate.add_argument("agent", nargs="?", default=None, help="a registered agent, NAME[:key=value,...]")
     evaluate.add_argument("measure_args", nargs=argparse.REMAINDER, help="the measure's options (see --help)")
-    evaluate.set_defaults(run=_cmd_evaluate)
+    evaluate.set_defaults(run=_cmd_evaluate, evaluate_parser=evaluate)
 
     report = commands.add_parser("report", parents=[_common(True)], help="re-draw the report of a run folder")
     report.add_argument("run_dir")

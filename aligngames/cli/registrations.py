@@ -13,6 +13,8 @@ def register() -> None:
                              "the principal's optimal contract in a moral-hazard game (contract_v0 tables): LP (risk-neutral) or convex QP (sqrt utility)")
     registry.register_solver("mechanism", "aligngames.cli.solve.mechanism",
                              "mechanisms for a refusal threshold (median, mean) and for KL fine-tuning on several reward models (VCG, unpaid): outcome, payments, welfare, best misreports, equilibrium")
+    registry.register_solver("safe_rlhf", "aligngames.cli.solve.safe_rlhf",
+                             "Safe RLHF (safe_rlhf_v0 tables): the exact constrained optimum and its Lagrange multiplier, and primal-dual dynamics with the multiplier as a player")
     registry.register_solver("off_switch", "aligngames.cli.solve.off_switch",
                              "exact values of the off-switch game (off_switch_v0): act, switch off or defer, and the incentive to keep the switch")
     registry.register_solver("svo", "aligngames.cli.solve.svo",

@@ -127,3 +127,18 @@ def test_evaluate_svo_is_solve_svo_for_one_agent(tmp_path):
     assert "SVO angle 41.04 degrees" in result.stdout and json.loads(out.read_text())["category"] == "prosocial"
     result = run_cli("evaluate", "svo")
     assert result.returncode == 2 and "aligngames evaluate svo needs an AGENT" in result.stderr
+
+
+def test_solve_safe_rlhf_exact_and_dynamics(tmp_path):
+    out, plot = tmp_path / "safe.json", tmp_path / "safe.png"
+    result = run_cli("solve", "safe_rlhf", "--example", "comply_refuse", "--dynamics", "200", "--plot", str(plot),
+                     "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert data["multiplier"] == pytest.approx(1 + 0.5 * math.log(4), abs=1e-9)
+    assert data["policy"][0][0] == pytest.approx(0.2, abs=1e-9) and data["dynamics"]["multiplier_error"] < 1e-6
+    assert plot.stat().st_size > 0
+    result = run_cli("solve", "safe_rlhf", "--example", "two_prompts", "--beta", "0", "--json", str(out))
+    assert result.returncode == 0 and json.loads(out.read_text())["multiplier"] == pytest.approx(4 / 3)
+    result = run_cli("solve", "safe_rlhf", "--example", "two_prompts", "--threshold", "-1")
+    assert result.returncode == 2 and "below the smallest achievable expected cost 0" in result.stderr

@@ -1,0 +1,96 @@
+"""Safe RLHF (safe_rlhf_v0 tables): the exact constrained optimum and its Lagrange multiplier, and primal-dual dynamics with the multiplier as a player
+
+``aligngames solve safe_rlhf --example two_prompts --json result.json`` (or ``--problem FILE``, a YAML /
+JSON mapping with ``prompts``, ``answers``, ``prompt_probs``, ``rewards`` and ``costs`` ``[prompt][answer]``
+and optionally ``reference``, ``beta``, ``threshold``) prints ``lambda*``, the optimal policy, its value,
+expected reward and cost, and the dual value (:mod:`aligngames.solvers.exact.safe_rlhf`). ``--dynamics N``
+also runs N iterations of primal-dual learning (MMD or gradient policy steps against a projected or
+Safe-RLHF multiplier update) and reports the last iterate's distance to ``lambda*``; ``--plot FILE`` draws
+the traces of lambda and the expected cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from aligngames.config import ConfigError, load_yaml
+from aligngames.envs.safe_rlhf.problems import EXAMPLES, SafeRLHFProblem, build
+from aligngames.runs import atomic_write_json
+from aligngames.solvers.exact.safe_rlhf import (
+    MULTIPLIER_UPDATES,
+    POLICY_UPDATES,
+    plot_dynamics,
+    primal_dual,
+    solve,
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--example", choices=sorted(EXAMPLES), default=None,
+                        help="a named problem (without --problem: comply_refuse)")
+    source.add_argument("--problem", metavar="FILE", default=None,
+                        help="YAML / JSON file with prompts, answers, prompt_probs, rewards, costs ([prompt][answer])")
+    parser.add_argument("--beta", type=float, default=None, help="override the KL weight (0: an LP)")
+    parser.add_argument("--threshold", type=float, default=None, help="override the cost threshold d")
+    parser.add_argument("--dynamics", type=int, default=0, metavar="N", help="also run N primal-dual iterations")
+    parser.add_argument("--policy-update", choices=POLICY_UPDATES, default="mmd", help="dynamics: the policy's step")
+    parser.add_argument("--policy-step", type=float, default=10.0, help="dynamics: the policy's step size eta")
+    parser.add_argument("--multiplier-update", choices=MULTIPLIER_UPDATES, default="projected",
+                        help="dynamics: projected gradient or Safe RLHF's log-multiplier rule")
+    parser.add_argument("--multiplier-step", type=float, default=0.5, help="dynamics: the multiplier's step size")
+    parser.add_argument("--initial-multiplier", type=float, default=1.0, help="dynamics: lambda at the start")
+    parser.add_argument("--delay", type=int, default=0, help="dynamics: iterations before the multiplier moves")
+    parser.add_argument("--cost-window", type=int, default=1, help="dynamics: iterations the cost estimate averages")
+    parser.add_argument("--lambda-max", type=float, default=1e6, help="dynamics: the largest multiplier")
+    parser.add_argument("--plot", metavar="FILE", default=None, help="dynamics: draw the traces to this PNG")
+    parser.add_argument("--json", metavar="FILE", default=None, help="also write the result to this JSON file")
+
+
+def load_problem(args: argparse.Namespace) -> SafeRLHFProblem:
+    data = load_yaml(args.problem) if args.problem else build(args.example or "comply_refuse").to_dict()
+    if not isinstance(data, dict):
+        raise ConfigError(f"{args.problem}: a safe_rlhf problem is a mapping, got {type(data).__name__}")
+    overrides = {"beta": args.beta, "threshold": args.threshold}
+    return SafeRLHFProblem.from_mapping({**data, **{k: v for k, v in overrides.items() if v is not None}})
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = load_problem(args)
+    if args.dynamics < 0:
+        raise ConfigError(f"--dynamics must be >= 0, got {args.dynamics}")
+    if args.plot and not args.dynamics:
+        raise ConfigError("--plot draws the dynamics: give --dynamics N too")
+    solution = solve(problem)
+    result = solution.to_dict()
+    lines = [f"{problem.name}: {problem.num_prompts} prompts, {problem.num_answers} answers; beta {problem.beta:g}, "
+             f"threshold {problem.threshold:g} (smallest achievable cost {problem.min_cost():.4g}, unconstrained "
+             f"optimum's cost {solution.unconstrained_cost:.4g})",
+             f"multiplier lambda* {solution.multiplier:.10g}"]
+    for prompt, row in zip(problem.prompts, solution.policy):
+        lines.append(f"  {prompt}: " + ", ".join(f"{answer} {p:.4f}" for answer, p in zip(problem.answers, row)))
+    lines.append(f"value {solution.value:.6f} (reward {solution.expected_reward:.6f}, KL {solution.kl:.6f}); expected "
+                 f"cost {solution.expected_cost:.6f}; dual value {solution.dual_value:.6f}")
+    if args.dynamics:
+        trace = primal_dual(problem, args.dynamics, policy_update=args.policy_update, policy_step=args.policy_step,
+                            multiplier_update=args.multiplier_update, multiplier_step=args.multiplier_step,
+                            initial_multiplier=args.initial_multiplier, delay=args.delay, cost_window=args.cost_window,
+                            lambda_max=args.lambda_max)
+        distance = abs(trace.multiplier[-1] - solution.multiplier) if math.isfinite(solution.multiplier) else math.inf
+        lines.append(f"dynamics ({args.policy_update} policy, {args.multiplier_update} multiplier), {args.dynamics} "
+                     f"iterations: last lambda {trace.multiplier[-1]:.10g} (|lambda - lambda*| {distance:.2e}), "
+                     f"expected cost {trace.expected_cost[-1]:.6f}")
+        result["dynamics"] = {"settings": {key: getattr(args, key) for key in (
+            "policy_update", "policy_step", "multiplier_update", "multiplier_step", "initial_multiplier", "delay",
+            "cost_window", "lambda_max")}, "multiplier_error": distance if math.isfinite(distance) else "inf",
+            **trace.to_dict()}
+        if args.plot:
+            plot_dynamics(Path(args.plot), trace, solution,
+                          f"{problem.name}: {args.policy_update} policy, {args.multiplier_update} multiplier")
+            lines.append(f"plot: {args.plot}")
+    print("\n".join(lines))
+    if args.json:
+        atomic_write_json(args.json, result)
+    return 0

@@ -1,0 +1,168 @@
+"""Rules of ``safe_rlhf_v0``, tabular mode (no PettingZoo here).
+
+Each round a prompt is drawn from ``prompt_probs``; at the same time the ``policy`` answers it
+(``Discrete(num_answers)``, labelled in ``info["action_labels"]``) and the ``multiplier`` names its
+``lambda`` (``Box(0, lambda_max, (1,))``). The policy gets ``r(x, y) - lambda (c(x, y) - d)`` and the
+multiplier ``lambda (c(x, y) - d)`` (cost: higher is more harmful; the constraint is ``E[c] <= d``; both
+stated in ``info``). The KL term ``-beta KL(pi || pi_ref)`` belongs to the policy's objective, not to a
+sampled reward: the policy's ``info["reference"]`` carries ``pi_ref(.|x)`` for trainers that add it, and
+the exact solver (:mod:`aligngames.solvers.exact.safe_rlhf`) includes it. The multiplier sees the history:
+the last round's cost and the running mean cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from aligngames.envs.adapter import GameRules
+from aligngames.envs.safe_rlhf.problems import SafeRLHFProblem
+from aligngames.game import Dynamics, GameInfo, Utility
+from aligngames.text import check_discrete_action, observation_space, sanitize
+
+AGENTS = ("policy", "multiplier")
+COST_SIGN = "higher cost is more harmful; the constraint is E[cost] <= threshold"
+
+
+class SafeRLHFRules(GameRules):
+    """State and payoffs of one Safe-RLHF game.
+
+    Args:
+        problem: the prompts, answers and tables.
+        rounds: rounds per episode (a fresh prompt each).
+        lambda_max: the largest multiplier the seat may name.
+    """
+
+    game_info = GameInfo(2, Utility.GENERAL_SUM, Dynamics.SIMULTANEOUS)
+    possible_agents = AGENTS
+
+    def __init__(self, problem: SafeRLHFProblem, *, rounds: int = 1, lambda_max: float = 100.0) -> None:
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+            raise ValueError(f"rounds must be an int >= 1, got {rounds!r}")
+        if not (np.isfinite(lambda_max) and lambda_max > 0):
+            raise ValueError(f"lambda_max must be a finite number > 0, got {lambda_max}")
+        self.problem, self.rounds, self.lambda_max = problem, rounds, float(lambda_max)
+        names = sum(len(name) + 4 for name in (*problem.prompts, *problem.answers))
+        self.transcript_length = 900 + 6 * names + 30 * problem.num_prompts * problem.num_answers + rounds * 160
+        self.observation_spaces = {
+            "policy": observation_space(3 + problem.num_prompts, self.transcript_length),  # round, over, last lambda, prompt
+            "multiplier": observation_space(5, self.transcript_length),  # round, over, threshold, last cost, mean cost
+        }
+        self.action_spaces = {"policy": spaces.Discrete(problem.num_answers),
+                              "multiplier": spaces.Box(np.float32(0.0), np.float32(lambda_max), shape=(1,), dtype=np.float32)}
+        self._rng = np.random.default_rng(0)
+        self.round = 0
+        self.prompt = 0
+        self.history: list[dict[str, Any]] = []
+
+    def reset(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self.round = 0
+        self.history = []
+        self.prompt = self._draw()
+
+    def _draw(self) -> int:
+        return int(self._rng.choice(self.problem.num_prompts, p=self.problem.prompt_probs))
+
+    def is_terminal(self) -> bool:
+        return self.round >= self.rounds
+
+    def acting_agents(self) -> tuple[str, ...]:
+        return () if self.is_terminal() else AGENTS
+
+    def check_action(self, agent: str, action: Any) -> Any:
+        self.check_turn(agent)
+        space = self.action_spaces[agent]
+        if agent == "policy":
+            return check_discrete_action(action, space, agent)
+        try:
+            value = np.asarray(action, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise ValueError(f"agent 'multiplier': lambda is one number in [0, {self.lambda_max:g}], got "
+                             f"{type(action).__name__}: {action!r:.80}") from None
+        if value.shape != (1,) or not np.isfinite(value[0]) or not 0.0 <= value[0] <= float(space.high[0]):
+            raise ValueError(f"agent 'multiplier': lambda must be one finite number in [0, {self.lambda_max:g}], "
+                             f"got {value.tolist()}")
+        return float(value[0])
+
+    def apply(self, actions: Mapping[str, Any]) -> dict[str, float]:
+        problem, x, y = self.problem, self.prompt, int(actions["policy"])
+        multiplier = float(actions["multiplier"])
+        reward, cost = float(problem.rewards[x, y]), float(problem.costs[x, y])
+        excess = cost - problem.threshold
+        rewards = {"policy": reward - multiplier * excess, "multiplier": multiplier * excess}
+        self.history.append({"round": self.round, "prompt": problem.prompts[x], "answer": problem.answers[y],
+                             "multiplier": multiplier, "reward": reward, "cost": cost, "rewards": rewards})
+        self.round += 1
+        if not self.is_terminal():
+            self.prompt = self._draw()
+        return rewards
+
+    def features(self, agent: str) -> np.ndarray:
+        last = self.history[-1] if self.history else None
+        if agent == "policy":
+            prompt = np.zeros(self.problem.num_prompts)
+            if not self.is_terminal():
+                prompt[self.prompt] = 1.0
+            return np.concatenate([[self.round, float(self.is_terminal()), last["multiplier"] if last else 0.0],
+                                   prompt]).astype(np.float32)
+        mean = float(np.mean([entry["cost"] for entry in self.history])) if self.history else 0.0
+        return np.array([self.round, float(self.is_terminal()), self.problem.threshold,
+                         last["cost"] if last else 0.0, mean], dtype=np.float32)
+
+    def observe(self, agent: str) -> dict[str, Any]:
+        return {"observation": self.features(agent), "transcript": sanitize(self.transcript(agent), self.transcript_length)}
+
+    def transcript(self, agent: str) -> str:
+        problem = self.problem
+        lines = [f"Safe-RLHF game ({problem.name}), round {min(self.round + 1, self.rounds)} of {self.rounds}. You are "
+                 f"the {agent}. The policy maximises reward - lambda (cost - {problem.threshold:g}); the multiplier "
+                 f"gets lambda (cost - {problem.threshold:g}). ({COST_SIGN}.)"]
+        for entry in self.history:
+            lines.append(f"  round {entry['round'] + 1}: prompt {entry['prompt']}, answer {entry['answer']}, lambda "
+                         f"{entry['multiplier']:.4g}; reward {entry['reward']:g}, cost {entry['cost']:g}")
+        if self.is_terminal():
+            lines.append("The game is over.")
+        elif agent == "policy":
+            x = self.prompt
+            lines.append(f"Prompt: {problem.prompts[x]}. Answers (reward, cost): " + ", ".join(
+                f"{a} ({problem.rewards[x, k]:g}, {problem.costs[x, k]:g})" for k, a in enumerate(problem.answers)))
+            lines.append(f"Choose: {', '.join(problem.answers)}")
+        else:
+            lines.append(f"Name lambda in [0, {self.lambda_max:g}].")
+        return "\n".join(lines)
+
+    def agent_info(self, agent: str) -> dict[str, Any]:
+        if agent not in self.acting_agents():
+            return {}
+        info: dict[str, Any] = {"round": self.round, "threshold": self.problem.threshold, "cost_sign": COST_SIGN}
+        if agent == "policy":
+            x = self.prompt
+            info.update(prompt=self.problem.prompts[x], action_labels=list(self.problem.answers),
+                        rewards=self.problem.rewards[x].tolist(), costs=self.problem.costs[x].tolist(),
+                        reference=self.problem.reference[x].tolist(), beta=self.problem.beta)
+        else:
+            info.update(costs_so_far=[entry["cost"] for entry in self.history], lambda_max=self.lambda_max)
+        return info
+
+    def returns(self) -> dict[str, float]:
+        return {agent: float(sum(entry["rewards"][agent] for entry in self.history)) for agent in AGENTS}
+
+    def render_text(self) -> str:
+        lines = [f"=== safe_rlhf_v0 ({self.problem.name}) round {min(self.round + 1, self.rounds)} of {self.rounds}, "
+                 f"threshold {self.problem.threshold:g}"]
+        for entry in self.history:
+            lines.append(f"  round {entry['round'] + 1}: {entry['prompt']} -> {entry['answer']}, lambda {entry['multiplier']:.4g}, "
+                         f"reward {entry['reward']:g}, cost {entry['cost']:g}")
+        returns = self.returns()
+        lines.append(f"returns: policy {returns['policy']:+.4g}, multiplier {returns['multiplier']:+.4g}")
+        return "\n".join(lines)
+
+    def record(self) -> dict[str, Any]:
+        return {"problem": self.problem.name, "rounds": [dict(entry) for entry in self.history], "returns": self.returns()}
+
+    def describe(self) -> dict[str, Any]:
+        return {"rounds": self.rounds, "lambda_max": self.lambda_max, "problem": self.problem.to_dict()}

@@ -1,0 +1,83 @@
+"""safe_rlhf_v0: payoffs are the Lagrangian's, the optimal policy meets the threshold on average, the two forms agree,
+and the cost-tracking multiplier applies its rule to the costs it has seen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import aligngames
+from aligngames.agents.safe_rlhf import CostTrackingMultiplier, FixedMultiplier, TablePolicy
+from aligngames.envs.safe_rlhf.problems import build
+from aligngames.solvers.exact.safe_rlhf import solve
+
+
+def _play_parallel(env, players, seed=0):
+    for index, player in enumerate(players.values()):
+        player.reset(1000 + index)  # not the env's seed: equal seeds would give the env and a player one random stream
+    observations, infos = env.reset(seed=seed)
+    while env.agents:
+        actions = {agent: players[agent].act(observations[agent], agent, env.action_space(agent), infos[agent])
+                   for agent in env.agents}
+        observations, _, _, _, infos = env.step(actions)
+    return env.unwrapped.record()
+
+
+def test_payoffs_are_the_lagrangian():
+    env = aligngames.make_parallel("safe_rlhf_v0", example="two_prompts")
+    _, infos = env.reset(seed=0)
+    assert infos["policy"]["cost_sign"].startswith("higher cost is more harmful")
+    prompt = infos["policy"]["prompt"]
+    _, rewards, *_ = env.step({"policy": 0, "multiplier": np.array([2.0], dtype=np.float32)})
+    problem = build("two_prompts")
+    x = problem.prompts.index(prompt)
+    excess = problem.costs[x, 0] - problem.threshold
+    assert rewards == pytest.approx({"policy": problem.rewards[x, 0] - 2.0 * excess, "multiplier": 2.0 * excess})
+
+
+def test_the_optimal_policy_meets_the_threshold_on_average():
+    solution = solve(build("two_prompts"))
+    players = {"policy": TablePolicy(solution.policy.tolist()), "multiplier": FixedMultiplier(solution.multiplier)}
+    costs, payoffs = [], []
+    for seed in range(10):
+        record = _play_parallel(aligngames.make_parallel("safe_rlhf_v0", example="two_prompts", rounds=200), players, seed)
+        costs += [entry["cost"] for entry in record["rounds"]]
+        payoffs.append(record["returns"]["multiplier"])
+    # exact 0.05; the standard error of a 2000-round mean is about 0.005
+    assert abs(np.mean(costs) - 0.05) < 0.016
+    assert abs(np.sum(payoffs) / 2000) < 0.025  # lambda* (E c - d) = 0
+
+
+def test_aec_and_parallel_forms_agree():
+    solution = solve(build("two_prompts"))
+    players = {"policy": TablePolicy(solution.policy.tolist()), "multiplier": CostTrackingMultiplier(step=0.5)}
+    parallel = _play_parallel(aligngames.make_parallel("safe_rlhf_v0", example="two_prompts", rounds=20), players)
+    env = aligngames.make("safe_rlhf_v0", example="two_prompts", rounds=20)
+    for index, player in enumerate(players.values()):
+        player.reset(1000 + index)
+    env.reset(seed=0)
+    for agent in env.agent_iter():
+        observation, _, termination, truncation, info = env.last()
+        env.step(None if termination or truncation else players[agent].act(observation, agent, env.action_space(agent), info))
+    assert env.unwrapped.record()["rounds"] == parallel["rounds"]
+
+
+def test_cost_tracking_multiplier_rules():
+    space = aligngames.make("safe_rlhf_v0", example="comply_refuse").action_space("multiplier")
+    projected = CostTrackingMultiplier(initial=1.0, step=0.5, window=2)
+    info = {"threshold": 0.2, "costs_so_far": [1.0, 0.0]}
+    # after cost 1: 1 + 0.5 (1 - 0.2) = 1.4; after cost 0 (window mean 0.5): 1.4 + 0.5 * 0.3 = 1.55
+    assert projected.act(None, "multiplier", space, info)[0] == pytest.approx(1.55)
+    log = CostTrackingMultiplier(initial=1.0, step=0.5, update="log", window=1)
+    assert log.act(None, "multiplier", space, {"threshold": 0.2, "costs_so_far": [1.0]})[0] == \
+        pytest.approx(np.exp(0.5 * 0.8), rel=1e-6)
+
+
+def test_bad_actions_are_refused():
+    env = aligngames.make("safe_rlhf_v0", example="comply_refuse", lambda_max=5.0)
+    env.reset(seed=0)
+    env.step(0)
+    with pytest.raises(ValueError, match=r"lambda must be one finite number in \[0, 5\], got \[7.0\]"):
+        env.step(np.array([7.0], dtype=np.float32))
+    with pytest.raises(ValueError, match="mode must be 'tabular'"):
+        aligngames.make("safe_rlhf_v0", mode="language")
