@@ -15,6 +15,8 @@ def register() -> None:
                              "mechanisms for a refusal threshold (median, mean) and for KL fine-tuning on several reward models (VCG, unpaid): outcome, payments, welfare, best misreports, equilibrium")
     registry.register_solver("safe_rlhf", "aligngames.cli.solve.safe_rlhf",
                              "Safe RLHF (safe_rlhf_v0 tables): the exact constrained optimum and its Lagrange multiplier, and primal-dual dynamics with the multiplier as a player")
+    registry.register_solver("offline_preference", "aligngames.cli.solve.offline_preference",
+                             "offline preference losses (DPO, IPO, EXO and the K-sample DPO-RW / EXO-RW) fitted exactly on a tabular preference problem, with the forward and reverse KL to pi*")
     registry.register_solver("off_switch", "aligngames.cli.solve.off_switch",
                              "exact values of the off-switch game (off_switch_v0): act, switch off or defer, and the incentive to keep the switch")
     registry.register_solver("svo", "aligngames.cli.solve.svo",

@@ -142,3 +142,21 @@ def test_solve_safe_rlhf_exact_and_dynamics(tmp_path):
     assert result.returncode == 0 and json.loads(out.read_text())["multiplier"] == pytest.approx(4 / 3)
     result = run_cli("solve", "safe_rlhf", "--example", "two_prompts", "--threshold", "-1")
     assert result.returncode == 2 and "below the smallest achievable expected cost 0" in result.stderr
+
+
+def test_solve_offline_preference_compares_forward_and_reverse_kl(tmp_path):
+    out = tmp_path / "fits.json"
+    result = run_cli("solve", "offline_preference", "--k", "inf", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    fits = json.loads(out.read_text())["fits"]
+    # on the bimodal problem the mean-seeking DPO-RW fit has the smaller forward KL, the mode-seeking EXO-RW the
+    # smaller reverse KL
+    assert fits["dpo_rw"]["forward_kl"] < fits["exo_rw"]["forward_kl"]
+    assert fits["exo_rw"]["reverse_kl"] < fits["dpo_rw"]["reverse_kl"]
+    problem = tmp_path / "problem.yaml"
+    problem.write_text("pi_ref: [0.5, 0.5]\nrewards: [1.0, 0.0]\nbeta: 0.5\n")
+    result = run_cli("solve", "offline_preference", "--problem", str(problem), "--family", "categorical", "--loss",
+                     "dpo", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    policy = json.loads(out.read_text())["fits"]["dpo"]["policy"]
+    assert policy[0] == pytest.approx(1 / (1 + math.exp(-2.0)), abs=1e-6)  # pi* = pi_ref exp(r / beta), normalised
