@@ -1,4 +1,12 @@
-"""The report of a tournament run folder: ``report.md`` and a payoff heat map ``payoffs.png``."""
+"""The report of a tournament run folder: ``report.md``, a payoff heat map ``payoffs.png`` and ``ratings.png``.
+
+Besides the mean payoff, the report rates the pool with Nash averaging (the maximum-entropy Nash equilibrium of
+the antisymmetric part of the symmetric meta-game, Balduzzi et al. 2018) and alpha-rank (Omidshafiei et al.
+2019; one population for a symmetric game, one per seat otherwise), from
+:mod:`aligngames.solvers.evaluation.ratings`. Alpha-rank's selection intensity is scaled to the table:
+``alpha = ALPHA_RANK_SCALE / max |payoff|``, so a payoff gap as large as the table's largest entry weighs
+``exp(10)``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,12 @@ import networkx as nx
 import numpy as np
 
 from aligngames.runs import atomic_write_text
+from aligngames.solvers.evaluation.ratings import alpha_rank, nash_averaging
+
+#: alpha-rank's selection intensity times the table's largest absolute payoff.
+ALPHA_RANK_SCALE = 10.0
+#: alpha-rank's population size.
+ALPHA_RANK_POPULATION = 50
 
 
 def _md(name: str) -> str:
@@ -69,6 +83,7 @@ def write_report(run_dir: str | Path) -> Path:
         if cycle:
             lines += ["", "Non-transitive: " + " > ".join(_md(names[i]) for i in [*cycle, cycle[0]])
                       + " (each beats the next on average)."]
+        lines += ["", *_symmetric_ratings(run_dir, names, table, field)]
         lines.append("")
     for seat in seats:
         lines += [f"## Return of {_md(seat)}", ""]
@@ -84,6 +99,8 @@ def write_report(run_dir: str | Path) -> Path:
                     mean, ci = mean[k], ci[k]
                 lines.append(f"| {seating} | {_cell(mean, ci)} |")
         lines.append("")
+    if "symmetric" not in data and len(seats) == 2:
+        lines += _seat_ratings(data)
     figure = _draw_heatmap(run_dir, data)
     if figure:
         lines += ["## Heat map", "", f"![payoffs]({figure.name})", ""]
@@ -92,6 +109,75 @@ def write_report(run_dir: str | Path) -> Path:
     report = run_dir / "report.md"
     atomic_write_text(report, "\n".join(lines))
     return report
+
+
+def _alpha(table: np.ndarray) -> float:
+    scale = float(np.abs(table).max())
+    return ALPHA_RANK_SCALE / scale if scale > 0 else 1.0
+
+
+def _symmetric_ratings(run_dir: Path, names: list[str], table: np.ndarray, field: np.ndarray) -> list[str]:
+    """Mean payoff, Nash averaging and alpha-rank side by side, and ``ratings.png``."""
+    if not np.isfinite(table).all():
+        return ["Ratings: skipped (the meta-game has missing cells)."]
+    average = nash_averaging(table, antisymmetrize=True)
+    alpha = _alpha(table)
+    ranked = alpha_rank(table, alpha=alpha, population_size=ALPHA_RANK_POPULATION)
+    lines = ["## Ratings", "",
+             f"Nash averaging: the maximum-entropy Nash of `(M - M^T) / 2` and each agent's payoff against it (0 in "
+             f"its support). Alpha-rank: stationary mass, alpha {alpha:.4g}, population {ALPHA_RANK_POPULATION}.", "",
+             "| agent | mean payoff | Nash mass | Nash average | alpha-rank mass |", "|---|---|---|---|---|"]
+    for i in np.argsort(-ranked.stationary, kind="stable"):
+        rating = 0.0 if abs(average.ratings[i]) < 5e-4 else float(average.ratings[i])  # no "-0.000"
+        lines.append(f"| {_md(names[i])} | {field[i]:+.3f} | {average.nash[i]:.3f} | {rating:+.3f} | "
+                     f"{ranked.stationary[i]:.3f} |")
+    figure = _draw_ratings(run_dir, names, {"Nash averaging mass": average.nash, "alpha-rank mass": ranked.stationary})
+    return [*lines, "", f"![ratings]({figure.name})"]
+
+
+def _seat_ratings(data: dict) -> list[str]:
+    """Two-population alpha-rank over the seats' pools (each seat's returns are its population's payoffs)."""
+    seats, pools = data["seats"], data["pools"]
+    tables = [np.array(data["mean"][seat], dtype=float) for seat in seats]
+    if not all(np.isfinite(t).all() for t in tables):
+        return ["Ratings: skipped (missing cells)."]
+    alpha = _alpha(np.stack(tables))
+    ranked = alpha_rank(tables, alpha=alpha, population_size=ALPHA_RANK_POPULATION)
+    lines = ["## Ratings (alpha-rank, one population per seat)", "",
+             f"Each seat's pool is a population whose fitness is that seat's return; alpha {alpha:.4g}, population "
+             f"{ALPHA_RANK_POPULATION}. Mass of each agent (summed over the other seat's agents):", ""]
+    for seat, marginal in zip(seats, ranked.marginals):
+        lines += [f"| {_md(seat)} agent | alpha-rank mass |", "|---|---|"]
+        for k in np.argsort(-marginal, kind="stable"):
+            lines.append(f"| {_md(pools[seat][k])} | {marginal[k]:.3f} |")
+        lines.append("")
+    top = ranked.profiles[ranked.ranking[0]]
+    lines += ["Top profile: " + ", ".join(f"{_md(seat)}={_md(pools[seat][k])}" for seat, k in zip(seats, top))
+              + f" (mass {ranked.stationary[ranked.ranking[0]]:.3f}).", ""]
+    return lines
+
+
+def _draw_ratings(run_dir: Path, names: list[str], masses: dict[str, np.ndarray]) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    positions = np.arange(len(names))
+    width = 0.8 / len(masses)
+    figure, axes = plt.subplots(figsize=(max(5.0, 0.8 * len(names) + 2), 3.8))
+    for k, (label, values) in enumerate(masses.items()):
+        axes.bar(positions + (k - (len(masses) - 1) / 2) * width, values, width, label=label)
+    axes.set_xticks(positions, names, rotation=45, ha="right")
+    axes.set_ylabel("mass")
+    axes.set_ylim(0, 1.05)
+    axes.set_title("ratings of the pool")
+    axes.legend()
+    figure.tight_layout()
+    path = run_dir / "ratings.png"
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
 
 
 def _find_cycle(table: np.ndarray) -> list[int] | None:

@@ -89,6 +89,11 @@ def test_tournament_and_report_commands(tmp_path):
     assert result.returncode == 0, result.stderr
     report = (tmp_path / "run" / "report.md").read_text()
     assert "Non-transitive: burger > sushi > pasta > burger" in report
+    rows = [line for line in report.split("## Ratings")[1].split("\n## ")[0].splitlines() if line.startswith("| ") and "agent" not in line]
+    assert sorted(row.split(" | ")[0][2:] for row in rows) == ["burger", "lottery", "pasta", "sushi", "uniform"]
+    for column in (2, 4):  # Nash averaging and alpha-rank masses are distributions
+        assert sum(float(row.split(" | ")[column].strip(" |")) for row in rows) == pytest.approx(1.0, abs=0.006)
+    assert (tmp_path / "run" / "ratings.png").stat().st_size > 0
 
 
 def test_console_script_is_installed():
