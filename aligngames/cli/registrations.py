@@ -44,4 +44,4 @@ def register() -> None:
     registry.register_solver("grts", "aligngames.cli.solve.grts",
                              "GRTS-style red teaming on red_team_v0: PSRO (Nash meta-solver) with a semantic-diversity bonus for red")
     registry.register_solver("psro", "aligngames.cli.solve.psro",
-                             "policy-space response oracles with nash / uniform / prd meta-solvers; resumable")
+                             "policy-space response oracles with nash / uniform / prd / alpharank meta-solvers; resumable")

@@ -188,13 +188,19 @@ def _from_normal_form(game: pyspiel.NormalFormGame) -> MatrixGame:
 
 
 def _from_one_shot(game: pyspiel.Game) -> MatrixGame | None:
-    """The table of a simultaneous game that ends after one joint move without chance; None otherwise."""
+    """The table of a simultaneous game that ends after one joint move without chance; None otherwise.
+
+    Raises:
+        ValueError: the first joint move has more than :data:`MAX_JOINT_ACTIONS` joint actions.
+    """
     root = game.new_initial_state()
     if not root.is_simultaneous_node():
         return None
     actions = [root.legal_actions(p) for p in range(game.num_players())]
-    if int(np.prod([len(a) for a in actions], dtype=np.float64)) > MAX_JOINT_ACTIONS:
-        return None
+    joint = int(np.prod([len(a) for a in actions], dtype=np.float64))
+    if joint > MAX_JOINT_ACTIONS:
+        raise ValueError(f"from_openspiel: {game.get_type().short_name} has {joint} joint actions at its first move, "
+                         f"more than {MAX_JOINT_ACTIONS} (MAX_JOINT_ACTIONS)")
     payoffs = np.empty((game.num_players(), *(len(a) for a in actions)))
     for index in itertools.product(*(range(len(a)) for a in actions)):
         child = root.clone()
@@ -337,24 +343,24 @@ def reduced_normal_form(game: pyspiel.Game, *, max_strategies: int = DEFAULT_MAX
     """
     if max_strategies < 1:
         raise ValueError(f"max_strategies must be >= 1, got {max_strategies}")
+    name = game.get_type().short_name
     if game.get_type().dynamics == pyspiel.GameType.Dynamics.SIMULTANEOUS:
         game = pyspiel.convert_to_turn_based(game)
     if not game.get_type().provides_information_state_string:
-        raise ValueError(f"reduced_normal_form needs information-state strings; {game.get_type().short_name} "
-                         f"does not provide them")
+        raise ValueError(f"reduced_normal_form needs information-state strings; {name} does not provide them")
     tree = _walk(game)
     children = [_children(tree, player) for player in range(tree.num_players)]
     for player in range(tree.num_players):
         count = _count(children[player], tree, None)
         if count > max_strategies:
-            raise ValueError(f"reduced_normal_form: player {player} of {game.get_type().short_name} has {count} reduced "
+            raise ValueError(f"reduced_normal_form: player {player} of {name} has {count} reduced "
                              f"pure strategies, more than max_strategies={max_strategies}")
     counts = [_count(children[player], tree, None) for player in range(tree.num_players)]
     sequences = [1 + sum(len(tree.actions[key]) for key, owner in tree.owner.items() if owner == player)
                  for player in range(tree.num_players)]
     entries = tree.num_players * int(np.prod([max(c, q) for c, q in zip(counts, sequences)], dtype=np.float64))
     if entries > MAX_PAYOFF_ENTRIES:
-        raise ValueError(f"reduced_normal_form: {game.get_type().short_name}'s normal form has "
+        raise ValueError(f"reduced_normal_form: {name}'s normal form has "
                          f"{' x '.join(map(str, counts))} pure strategy profiles, too many to tabulate "
                          f"(over {MAX_PAYOFF_ENTRIES} payoff entries)")
     strategies = tuple(tuple(_enumerate(children[player], tree, None)) for player in range(tree.num_players))

@@ -286,8 +286,12 @@ def stationary_distribution(transition: np.ndarray) -> np.ndarray:
             "its stationary distribution is not unique: use a smaller finite alpha, or alpha=np.inf with "
             "inf_alpha_eps > 0")
     members = np.flatnonzero(labels == closed[0])
+    chain = transition[np.ix_(members, members)]
+    # the elimination keeps the first state and scales every other by its mass relative to it: put the most
+    # absorbing state (largest self-transition) first, so the relative masses stay small instead of overflowing
+    order = np.argsort(-np.diag(chain), kind="stable")
     pi = np.zeros(size)
-    pi[members] = _gth(transition[np.ix_(members, members)])
+    pi[members[order]] = _gth(chain[np.ix_(order, order)])
     return pi
 
 
@@ -308,6 +312,8 @@ def _gth(chain: np.ndarray) -> np.ndarray:
     x[0] = 1.0
     for k in range(1, size):
         x[k] = x[:k] @ a[:k, k]
+        if x[k] > 1e150:  # rescale before a later product overflows (only ratios matter)
+            x[:k + 1] /= x[k]
     return x / x.sum()
 
 

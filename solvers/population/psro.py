@@ -1,4 +1,4 @@
-"""Policy-space response oracles (PSRO) with nash / uniform / projected-replicator meta-solvers.
+"""Policy-space response oracles (PSRO) with nash / uniform / projected-replicator / alpha-rank meta-solvers.
 
 Paper: Lanctot, Zambaldi, Gruslys, Lazaridou, Tuyls, Pérolat, Silver, Graepel (2017), "A Unified
 Game-Theoretic Approach to Multiagent Reinforcement Learning", NeurIPS 2017. With the Nash
@@ -11,7 +11,8 @@ Each player keeps a population of policies. Each epoch:
    (read from the payoff tensor in :func:`solve_matrix`; estimated by playing matches with the
    tournament runner in :func:`run`);
 2. meta-strategies ``sigma = MetaSolver(meta-game)``: ``nash`` (an LP equilibrium; two-player
-   zero-/constant-sum only), ``uniform``, or ``prd`` (projected replicator dynamics,
+   zero-/constant-sum only), ``uniform``, ``alpharank`` (alpha-rank's per-population marginals, Muller et al.
+   2020, "A generalized training approach for multiagent learning"; general-sum and n-player), or ``prd`` (projected replicator dynamics,
    ``x <- Proj_{x >= floor}(x + step * x * (u - x.u))``, averaged over its trajectory);
 3. record NashConv of ``sigma`` on the meta-game and, where the game is tabular, on the full game;
 4. each player adds a best response to the others' ``sigma`` mixtures (a best-response oracle:
@@ -85,10 +86,16 @@ from aligngames.runs import (
 from aligngames.solvers.equilibrium.nash import action_values, nash_conv, solve_zero_sum
 from aligngames.solvers.equilibrium.results import plot_trace
 from aligngames.solvers.equilibrium.simplex import RunningAverage, project_onto_simplex
+from aligngames.solvers.evaluation.ratings import alpha_rank
 
 log = logging.getLogger(__name__)
 
-META_SOLVERS = ("nash", "uniform", "prd")
+META_SOLVERS = ("nash", "uniform", "prd", "alpharank")
+
+#: The alpharank meta-solver's selection intensity times the meta-game's largest absolute payoff, and its
+#: population size (Muller et al. 2020 use alpha-rank's per-population marginals as PSRO's meta-strategies).
+ALPHARANK_SCALE = 10.0
+ALPHARANK_POPULATION = 50
 
 
 # --- meta-solvers (pure) -------------------------------------------------------------------------------
@@ -133,6 +140,11 @@ def meta_strategies(payoffs: np.ndarray, meta_solver: str, prd: PRDSettings = PR
         return [solution.row, solution.col]
     if meta_solver == "prd":
         return projected_replicator_dynamics(payoffs, prd)
+    if meta_solver == "alpharank":
+        scale = float(np.abs(payoffs).max())
+        result = alpha_rank(list(payoffs), alpha=ALPHARANK_SCALE / scale if scale > 0 else 1.0,
+                            population_size=ALPHARANK_POPULATION)
+        return [np.asarray(marginal) for marginal in result.marginals]
     raise ValueError(f"unknown meta-solver {meta_solver!r}; valid meta-solvers: {list(META_SOLVERS)}")
 
 
@@ -220,7 +232,7 @@ def solve_matrix(payoffs, *, meta_solver: str = "nash", iterations: int = 50, in
         responses = [int(np.argmax(values)) for values in action_values(game.payoffs, full)]
         added = False
         for population, response in zip(populations, responses):
-            if response not in population or meta_solver != "nash":  # a repeat adds weight (fictitious play)
+            if response not in population or meta_solver in ("uniform", "prd"):  # a repeat adds weight (fictitious play)
                 population.append(response)
                 added = True
         if not added:  # double oracle: every best response is already in the populations

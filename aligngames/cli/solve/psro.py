@@ -1,4 +1,4 @@
-"""policy-space response oracles with nash / uniform / prd meta-solvers; resumable
+"""policy-space response oracles with nash / uniform / prd / alpharank meta-solvers; resumable
 
 ``aligngames solve psro --payoffs RUN_DIR --out RUN`` runs PSRO with exact best responses on a tournament's
 meta-game (:func:`aligngames.solvers.population.psro.solve_matrix`); ``--env ENV`` runs it over the env with

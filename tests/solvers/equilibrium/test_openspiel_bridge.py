@@ -49,7 +49,7 @@ def test_round_trip_general_sum(seed):
     assert isinstance(spiel, pyspiel.MatrixGame)
     assert spiel.get_type().utility == pyspiel.GameType.Utility.GENERAL_SUM
     assert spiel.row_utility(1, 2) == game.payoffs[0, 1, 2] and spiel.col_utility(1, 2) == game.payoffs[1, 1, 2]
-    assert spiel.row_action_name(3) == "p0a3" and spiel.col_action_name(0) == "p1a0"
+    assert spiel.row_action_name(2) == "p0a2" and spiel.col_action_name(0) == "p1a0"
     _assert_same(from_openspiel(spiel), game)
 
 
@@ -145,6 +145,17 @@ def test_general_sum_matrix_game_from_the_registry():
     assert game.info.utility is Utility.GENERAL_SUM and game.payoffs.shape == (2, 2, 2)
     spiel = pyspiel.load_game("matrix_pd")
     assert game.payoffs[0, 1, 0] == spiel.row_utility(1, 0) and game.payoffs[1, 1, 0] == spiel.col_utility(1, 0)
+
+
+def test_one_shot_simultaneous_game_is_read_directly():
+    spiel = pyspiel.load_game("blotto")  # 10 coins on 3 fields: 66 allocations each
+    game = from_openspiel(spiel)
+    assert game.payoffs.shape == (2, 66, 66) and game.info.utility is Utility.ZERO_SUM and game.info.symmetric
+    state = spiel.new_initial_state()
+    assert game.action_names[0][5] == state.action_to_string(0, state.legal_actions(0)[5])
+    state.apply_actions([state.legal_actions(0)[5], state.legal_actions(1)[40]])
+    assert list(game.payoffs[:, 5, 40]) == state.returns()
+    assert abs(solve_zero_sum(game).value) <= 1e-9
 
 
 def test_turn_based_matrix_game_has_the_same_normal_form():

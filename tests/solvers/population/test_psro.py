@@ -27,6 +27,17 @@ def test_nash_meta_solver_reaches_the_full_game_equilibrium():
     assert result.populations[0][0] == 0 and result.populations[1][0] == 0
 
 
+def test_alpharank_meta_solver_on_rps_and_a_general_sum_game():
+    # RPS: once all three are in, alpha-rank's marginals are uniform, the equilibrium (NashConv 0)
+    result = psro.solve_matrix(RPS, meta_solver="alpharank", iterations=10)
+    assert sorted(result.populations[0]) == [0, 1, 2] and result.nash_conv[-1] == pytest.approx(0.0, abs=1e-12)
+    # the prisoner's dilemma from (cooperate, cooperate): defection enters and takes nearly all the mass
+    row = np.array([[3.0, 0.0], [5.0, 1.0]])
+    dilemma = MatrixGame(np.stack([row, row.T]), GameInfo(2, Utility.GENERAL_SUM, Dynamics.SIMULTANEOUS))
+    result = psro.solve_matrix(dilemma, meta_solver="alpharank", iterations=5)
+    assert result.row[1] > 0.99 and result.col[1] > 0.99 and result.nash_conv[-1] < 0.05
+
+
 def test_uniform_and_prd_meta_solvers_approach_rps_equilibrium():
     fictitious = psro.solve_matrix(RPS, meta_solver="uniform", iterations=60)
     assert len(fictitious.nash_conv) == 61  # repeats add weight, so every epoch runs
@@ -45,7 +56,7 @@ def test_general_sum_games():
     result = psro.solve_matrix(game, meta_solver="prd", iterations=3, initial=(1, 1), prd=psro.PRDSettings(iterations=200))
     assert result.nash_conv[0] == 0.0  # (1, 1) is a pure equilibrium: neither player gains by deviating
     with pytest.raises(ValueError, match="unknown meta-solver"):
-        psro.solve_matrix(RPS, meta_solver="alpharank")
+        psro.solve_matrix(RPS, meta_solver="alpha_rank")
 
 
 def _food_config(meta_solver="nash", iterations=10, initial=None):
