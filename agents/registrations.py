@@ -61,6 +61,10 @@ def register() -> None:
                             "safe_rlhf_v0 multiplier that always names the same lambda")
     registry.register_agent("safe_rlhf_tracking_lambda", "aligngames.agents.safe_rlhf:CostTrackingMultiplier",
                             "safe_rlhf_v0 multiplier learning lambda from observed costs (projected or Safe RLHF's log update)")
+    registry.register_agent("pareto_preference_optimal", "aligngames.agents.pareto_preference:OptimalPreferencePolicy",
+                            "pareto_preference_v0 policy reading w from info and sampling the exact per-w optimum")
+    registry.register_agent("pareto_preference_fixed", "aligngames.agents.pareto_preference:FixedAnswer",
+                            "pareto_preference_v0 baseline giving one answer (index or name) whatever w is")
     registry.register_agent("off_switch_human", "aligngames.agents.off_switch:OffSwitchHuman",
                             "off_switch_v0 human: allows the robot iff U > 0 (rational), with a Boltzmann probability, or noisily")
     registry.register_agent("svo_ideal", "aligngames.agents.svo:IdealTypeAgent",

@@ -23,6 +23,8 @@ def register() -> None:
                           "mechanism design: stakeholders report a refusal threshold (median / mean) or reward models for KL fine-tuning (VCG / unpaid)")
     registry.register_env("safe_rlhf_v0", "aligngames.envs.safe_rlhf",
                           "Safe RLHF as a game: a policy maximises reward under an expected-cost bound; the Lagrange multiplier is a player")
+    registry.register_env("pareto_preference_v0", "aligngames.envs.pareto_preference",
+                          "one policy conditioned on the user's preference vector w over several judges' objectives (Panacea); paid the linear or Tchebycheff scalarised reward")
     registry.register_env("off_switch_v0", "aligngames.envs.off_switch",
                           "the off-switch game: a robot uncertain about the human's utility acts, switches off, or defers to the human")
     registry.register_env("svo_v0", "aligngames.envs.svo",

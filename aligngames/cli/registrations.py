@@ -17,6 +17,8 @@ def register() -> None:
                              "Safe RLHF (safe_rlhf_v0 tables): the exact constrained optimum and its Lagrange multiplier, and primal-dual dynamics with the multiplier as a player")
     registry.register_solver("offline_preference", "aligngames.cli.solve.offline_preference",
                              "offline preference losses (DPO, IPO, EXO and the K-sample DPO-RW / EXO-RW) fitted exactly on a tabular preference problem, with the forward and reverse KL to pi*")
+    registry.register_solver("pareto_preference", "aligngames.cli.solve.pareto_preference",
+                             "Pareto preference (pareto_preference_v0 tables): exact per-preference optima (linear or Tchebycheff, with KL), the Pareto front and its hypervolume, and a preference-conditioned policy's regret")
     registry.register_solver("off_switch", "aligngames.cli.solve.off_switch",
                              "exact values of the off-switch game (off_switch_v0): act, switch off or defer, and the incentive to keep the switch")
     registry.register_solver("svo", "aligngames.cli.solve.svo",
