@@ -167,3 +167,39 @@ class MetaGame:
             raise ValueError("a symmetric table needs a symmetric two-player game with the same pool in both seats")
         first, second = self.seats
         return self.pools[first], 0.5 * (self.mean[first] + self.mean[second].T)
+
+
+COMPARATORS = ("unconstrained", "constrained")
+
+
+@dataclass(frozen=True)
+class BudgetConstraint:
+    """A bound on a player's expected cost in a tabular game: ``sum_a pi(a) costs[a] <= budget``.
+
+    Attributes:
+        costs: one cost per action (higher is worse), shape ``(num_actions,)``.
+        budget: the bound ``d``.
+        comparator: ``"unconstrained"``: only the row player is bound (a constrained policy against a
+            worst-case unconstrained comparator); ``"constrained"``: both players of a symmetric game are bound
+            by the same costs and budget (a coupled constraint, not a per-player penalty).
+    """
+
+    costs: np.ndarray
+    budget: float
+    comparator: str = "unconstrained"
+
+    def __post_init__(self) -> None:
+        costs = np.asarray(self.costs, dtype=np.float64)
+        if costs.ndim != 1 or costs.size == 0 or not np.isfinite(costs).all():
+            raise ValueError(f"costs must be a non-empty list of finite numbers, one per action; got {self.costs!r:.80}")
+        if not np.isfinite(self.budget):
+            raise ValueError(f"budget must be finite, got {self.budget}")
+        if self.comparator not in COMPARATORS:
+            raise ValueError(f"comparator must be one of {list(COMPARATORS)}, got {self.comparator!r}")
+        if self.budget < costs.min() - 1e-12:
+            raise ValueError(f"budget {self.budget:g} is infeasible: the cheapest action costs {costs.min():g}")
+        object.__setattr__(self, "costs", costs)
+        object.__setattr__(self, "budget", float(self.budget))
+
+    def to_dict(self) -> dict:
+        return {"costs": self.costs.tolist(), "budget": self.budget, "comparator": self.comparator}

@@ -43,7 +43,7 @@ from aligngames.config import (
     parse_assignment,
     to_mapping,
 )
-from aligngames.game import MatrixGame, MetaGame
+from aligngames.game import BudgetConstraint, MatrixGame, MetaGame
 from aligngames.play.tournament import load_meta_game
 from aligngames.runs import RunFolder
 from aligngames.solvers.equilibrium.games import skew_symmetric_matrix, zero_sum_matrix
@@ -56,6 +56,7 @@ class GameSource:
 
     game: MatrixGame | MetaGame
     description: dict[str, Any]
+    constraint: BudgetConstraint | None = None
 
     @property
     def info(self):
@@ -199,8 +200,12 @@ def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return dict(parse_assignment(item, "--env-arg") for item in args.env_arg)
 
 
-def load_game(args: argparse.Namespace) -> GameSource:
-    """The game named by ``--env``/``-e`` (its tabular form) or ``--payoffs`` (a tournament's meta-game)."""
+def load_game(args: argparse.Namespace, *, budget_ok: bool = False) -> GameSource:
+    """The game named by ``--env``/``-e`` (its tabular form) or ``--payoffs`` (a tournament's meta-game).
+
+    A game with a budget on expected costs (``preference_game_v0`` with ``costs`` and ``budget``) is refused
+    unless ``budget_ok``: a solver that ignored the budget would answer another game.
+    """
     if args.payoffs:
         if args.env_arg:
             raise ConfigError("-e/--env-arg applies to --env, not to --payoffs")
@@ -211,8 +216,12 @@ def load_game(args: argparse.Namespace) -> GameSource:
     if tabular is None:
         raise ConfigError(f"{args.env} has no tabular form (env.unwrapped.matrix_game()); matrix solvers need one")
     game = tabular()
+    constraint = getattr(env.unwrapped, "budget_constraint", lambda: None)()
     env.close()
-    return GameSource(game, {"env": args.env, "env_kwargs": kwargs})
+    if constraint is not None and not budget_ok:
+        raise ConfigError(f"{args.env} has a budget on expected costs (-e costs=... -e budget=...); only "
+                          f"`aligngames solve nash` solves budgeted games")
+    return GameSource(game, {"env": args.env, "env_kwargs": kwargs}, constraint)
 
 
 # --- outputs ------------------------------------------------------------------------------------------

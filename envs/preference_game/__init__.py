@@ -12,6 +12,13 @@ Modes:
     the embedded :class:`FeatureJudge` or any registered judge (``judge="reward_model",
     judge_kwargs={"path": ...}``).
 
+Constrained preference game (tabular): ``costs=[...]`` (one per answer) and ``budget=d`` bound the expected cost
+of a strategy, ``E_pi[c] <= d`` (a :class:`~aligngames.game.BudgetConstraint`); ``comparator="unconstrained"``
+binds ``player_0`` only (against a worst-case unconstrained comparator), ``"constrained"`` both players. A
+budget constrains mixed strategies, not single answers: episodes play as before and each player's info
+carries its answer's ``cost``; ``aligngames solve nash`` solves the budgeted game
+(:mod:`aligngames.solvers.equilibrium.constrained`) and reports the budget's shadow price.
+
 Observation: ``{"observation": [seat, episode over, own payoff], "transcript": text}``; after the
 episode the transcript shows both answers and the verdict, and ``infos[agent]["preference"]`` is p.
 
@@ -36,7 +43,7 @@ from aligngames.datasets import read_prompts
 from aligngames.envs.adapter import RulesAECEnv, RulesParallelEnv
 from aligngames.envs.preference_game import scenarios
 from aligngames.envs.preference_game.rules import PreferenceGameRules, default_prompts
-from aligngames.game import MatrixGame
+from aligngames.game import BudgetConstraint, MatrixGame
 from aligngames.judges import PreferenceJudge, make_preference_judge
 
 NAME = "preference_game_v0"
@@ -48,6 +55,7 @@ EXAMPLE_KWARGS = (
     {"mode": "tabular", "scenario": "transitive"},
     {"mode": "tabular", "scenario": "random", "num_answers": 6, "num_groups": 4, "scenario_seed": 3},
     {"mode": "language"},
+    {"mode": "tabular", "scenario": "food", "costs": [0.0, 1.0, 0.5], "budget": 0.2, "comparator": "constrained"},
 )
 
 
@@ -64,16 +72,28 @@ def make_rules(
     judge_kwargs: Mapping | None = None,
     prompts: Sequence[str] | str | None = None,
     max_answer_length: int = 600,
+    costs: Sequence[float] | None = None,
+    budget: float | None = None,
+    comparator: str = "unconstrained",
 ) -> PreferenceGameRules:
     """Build the game's rules from the env's keyword arguments (see the module docstring)."""
+    if (costs is None) != (budget is None):
+        raise ValueError("costs and budget go together: a budget bounds the expected cost of a strategy")
+    if costs is not None and mode != "tabular":
+        raise ValueError("costs and budget need mode='tabular' (a cost per answer of the finite answer set)")
     if mode == "tabular":
         if preferences is not None:
             chosen = scenarios.custom(answers, preferences)
         else:
             chosen = scenarios.build(scenario, num_answers=num_answers, num_groups=num_groups,
                                      scenario_seed=scenario_seed)
+        constraint = None
+        if costs is not None:
+            if len(costs) != len(chosen.answers):
+                raise ValueError(f"costs has {len(costs)} entries for the {len(chosen.answers)} answers {list(chosen.answers)}")
+            constraint = BudgetConstraint(costs, budget, comparator)
         return PreferenceGameRules("tabular", judge=None, scenario=chosen, prompts=(),
-                                   max_answer_length=max_answer_length)
+                                   max_answer_length=max_answer_length, budget=constraint)
     if isinstance(judge, str):
         judge = make_preference_judge(judge, **dict(judge_kwargs or {}))
     elif judge_kwargs:
@@ -94,6 +114,9 @@ class raw_env(RulesAECEnv):
     def matrix_game(self) -> MatrixGame:
         return self.rules.matrix_game()
 
+    def budget_constraint(self) -> BudgetConstraint | None:
+        return self.rules.budget
+
 
 class parallel_env(RulesParallelEnv):
     """Parallel version; both players answer in one ``step``."""
@@ -105,6 +128,9 @@ class parallel_env(RulesParallelEnv):
 
     def matrix_game(self) -> MatrixGame:
         return self.rules.matrix_game()
+
+    def budget_constraint(self) -> BudgetConstraint | None:
+        return self.rules.budget
 
 
 def env(**kwargs) -> wrappers.OrderEnforcingWrapper:

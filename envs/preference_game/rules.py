@@ -19,7 +19,7 @@ from aligngames.datasets import preference_prompts
 from aligngames.envs.adapter import GameRules
 from aligngames.envs.preference_game import render
 from aligngames.envs.preference_game.scenarios import Scenario
-from aligngames.game import Dynamics, GameInfo, MatrixGame, Utility
+from aligngames.game import BudgetConstraint, Dynamics, GameInfo, MatrixGame, Utility
 from aligngames.judges import MatrixJudge, PreferenceJudge
 from aligngames.text import check_discrete_action, check_text_action, observation_space, sanitize, text_space
 
@@ -39,17 +39,19 @@ class PreferenceGameRules(GameRules):
         scenario: the answer set and preference matrix (tabular mode).
         prompts: the prompts to draw from (language mode).
         max_answer_length: the longest answer in characters (language mode).
+        budget: tabular mode: a bound on the expected cost of a strategy (solvers enforce it; infos report costs).
     """
 
     game_info = GameInfo(2, Utility.ZERO_SUM, Dynamics.SIMULTANEOUS, symmetric=True)
     possible_agents = AGENTS
 
     def __init__(self, mode: str, *, judge: PreferenceJudge | None, scenario: Scenario | None,
-                 prompts: tuple[str, ...], max_answer_length: int) -> None:
+                 prompts: tuple[str, ...], max_answer_length: int, budget: BudgetConstraint | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
         self.mode = mode
         self.scenario = scenario
+        self.budget = budget
         if mode == "tabular":
             if scenario is None:
                 raise ValueError("tabular mode needs a scenario")
@@ -136,7 +138,10 @@ class PreferenceGameRules(GameRules):
     def agent_info(self, agent: str) -> dict[str, Any]:
         if self.preference is None:
             return {}
-        return {"preference": self.preference}
+        info: dict[str, Any] = {"preference": self.preference}
+        if self.budget is not None:
+            info["cost"] = float(self.budget.costs[self.answers[agent]])
+        return info
 
     def render_text(self) -> str:
         return render.render_text(self)
@@ -154,6 +159,8 @@ class PreferenceGameRules(GameRules):
         if self.mode == "tabular":
             settings["answers"] = list(self.scenario.answers)
             settings["preferences"] = self.scenario.preferences.tolist()
+            if self.budget is not None:
+                settings["budget"] = self.budget.to_dict()
         else:
             settings["num_prompts"] = len(self.prompts)
             settings["max_answer_length"] = self.max_answer_length

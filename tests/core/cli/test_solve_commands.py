@@ -38,6 +38,18 @@ def test_nash_and_mpo_find_the_maximal_lottery(tmp_path):
         assert (tmp_path / "mpo" / name).exists()
 
 
+def test_nash_solves_a_budgeted_preference_game_and_other_solvers_refuse_it(tmp_path, capsys):
+    budget = [*FOOD, "-e", "costs=[0,1,0.5]", "-e", "budget=0.2"]
+    solution = _solve("nash", tmp_path / "budget", *budget)
+    assert sum(solution["row"].values()) == pytest.approx(1.0) and solution["exploitability"] < 1e-9
+    assert solution["budget"]["row_cost"] <= 0.2 + 1e-9 and solution["budget"]["shadow_price"] > 0
+    assert solution["value"] < 0  # the unconstrained maximal lottery costs 0.35 > 0.2, so the budget binds
+    both = _solve("nash", tmp_path / "both", *budget, "-e", "comparator=constrained")
+    assert both["value"] == pytest.approx(0.0, abs=1e-12) and both["budget"]["col_cost"] <= 0.2 + 1e-9
+    assert main(["solve", "mmd", *budget, "--out", str(tmp_path / "mmd")]) == 2
+    assert "only `aligngames solve nash` solves budgeted games" in capsys.readouterr().err
+
+
 def test_settings_from_yaml_and_flags(tmp_path):
     (tmp_path / "mmd.yaml").write_text("alpha: 0.0\neta: 0.5\niterations: 200\n")
     _solve("mmd", tmp_path / "mmd", *FOOD, "--config", str(tmp_path / "mmd.yaml"), "--iterations", "300")
