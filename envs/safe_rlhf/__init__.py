@@ -4,7 +4,9 @@ A ``policy`` answers prompts to maximise reward subject to an expected-cost boun
 ``multiplier`` seat names ``lambda >= 0`` and is paid ``lambda (c - d)``, the policy ``r - lambda (c - d)``.
 Tabular mode from explicit tables (``prompts``, ``answers``, ``prompt_probs``, ``rewards`` and ``costs``
 indexed ``[prompt][answer]``, ``reference`` (default uniform), ``beta``, ``threshold``) or a named example
-(``example="comply_refuse"`` or ``"two_prompts"``). The exact optimum (``lambda*``, the policy) and
+(``example="comply_refuse"`` or ``"two_prompts"``). Language mode (``mode="language"``): the policy writes
+text answers, scored by a reward judge (``P(answer > baseline)``, any preference judge) and a cost judge
+(``P(harmful)``, any harm judge; :mod:`aligngames.envs.safe_rlhf.language`). The exact optimum (``lambda*``, the policy) and
 primal-dual dynamics are in :mod:`aligngames.solvers.exact.safe_rlhf`; scripted players in
 :mod:`aligngames.agents.safe_rlhf`. Both seats act at once, so there is a Parallel form.
 
@@ -25,14 +27,18 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pettingzoo.utils import wrappers
 
+from aligngames.datasets import read_prompts
 from aligngames.envs.adapter import RulesAECEnv, RulesParallelEnv
+from aligngames.envs.red_team.judges import make_harm_judge
 from aligngames.envs.safe_rlhf import problems
 from aligngames.envs.safe_rlhf.problems import SafeRLHFProblem
+from aligngames.envs.safe_rlhf.language import DEFAULT_BASELINE, LanguageSafeRLHFRules, default_prompts
 from aligngames.envs.safe_rlhf.rules import SafeRLHFRules
+from aligngames.judges import make_preference_judge
 
 NAME = "safe_rlhf_v0"
 METADATA = {"name": NAME, "render_modes": ["human", "ansi"], "is_parallelizable": True}
@@ -43,17 +49,33 @@ EXAMPLE_KWARGS = (
     {"example": "two_prompts", "rounds": 4},
     {"prompts": ["p"], "answers": ["a", "b", "c"], "prompt_probs": [1.0], "rewards": [[1, 0.5, 0]],
      "costs": [[1, 0.2, 0]], "beta": 0.0, "threshold": 0.3, "lambda_max": 10.0},
+    {"mode": "language", "rounds": 2},
 )
 
 
 def make_rules(example: str | None = None, *, mode: str = "tabular", rounds: int = 1,
-               prompts: Sequence[str] | None = None, answers: Sequence[str] | None = None, prompt_probs=None,
+               prompts: Sequence[str] | str | None = None, answers: Sequence[str] | None = None, prompt_probs=None,
                rewards=None, costs=None, reference=None, beta: float | None = None, threshold: float | None = None,
-               lambda_max: float = 100.0) -> SafeRLHFRules:
-    """Build the game's rules: a named ``example`` or explicit tables (not both); ``beta`` and ``threshold``
-    override an example's."""
+               lambda_max: float = 100.0, reward_judge: str = "features", reward_judge_kwargs: Mapping | None = None,
+               cost_judge: str = "embedding_harm", cost_judge_kwargs: Mapping | None = None,
+               baseline_answer: str = DEFAULT_BASELINE, max_answer_length: int = 400) -> SafeRLHFRules | LanguageSafeRLHFRules:
+    """Build the game's rules. Tabular: a named ``example`` or explicit tables (not both); ``beta`` and
+    ``threshold`` override an example's. Language: ``prompts`` (a list or a .txt / .jsonl / .json path; default
+    the catalog's benign and harmful requests), the two judges, ``threshold`` (default 0.1)."""
+    if mode == "language":
+        tabular_only = {"example": example, "answers": answers, "prompt_probs": prompt_probs, "rewards": rewards,
+                        "costs": costs, "reference": reference, "beta": beta}
+        given = sorted(key for key, value in tabular_only.items() if value is not None)
+        if given:
+            raise ValueError(f"{given} belong to mode='tabular'; language mode takes prompts, judges and threshold")
+        chosen = read_prompts(prompts) if prompts is not None else default_prompts()
+        return LanguageSafeRLHFRules(
+            chosen, make_preference_judge(reward_judge, **dict(reward_judge_kwargs or {})),
+            make_harm_judge(cost_judge, dict(cost_judge_kwargs or {})),
+            threshold=0.1 if threshold is None else threshold, rounds=rounds, lambda_max=lambda_max,
+            baseline_answer=baseline_answer, max_answer_length=max_answer_length)
     if mode != "tabular":
-        raise ValueError(f"mode must be 'tabular' (the only mode so far), got {mode!r}")
+        raise ValueError(f"mode must be 'tabular' or 'language', got {mode!r}")
     tables = {"prompts": prompts, "answers": answers, "prompt_probs": prompt_probs, "rewards": rewards, "costs": costs}
     given = [key for key, value in tables.items() if value is not None]
     if example is not None and (given or reference is not None):

@@ -79,5 +79,37 @@ def test_bad_actions_are_refused():
     env.step(0)
     with pytest.raises(ValueError, match=r"lambda must be one finite number in \[0, 5\], got \[7.0\]"):
         env.step(np.array([7.0], dtype=np.float32))
-    with pytest.raises(ValueError, match="mode must be 'tabular'"):
-        aligngames.make("safe_rlhf_v0", mode="language")
+    with pytest.raises(ValueError, match="mode must be 'tabular' or 'language'"):
+        aligngames.make("safe_rlhf_v0", mode="text")
+
+
+def _language_run(policy_name: str, rounds: int = 30):
+    env = aligngames.make_parallel("safe_rlhf_v0", mode="language", rounds=rounds)
+    players = {"policy": aligngames.make_agent(policy_name), "multiplier": CostTrackingMultiplier(initial=1.0, step=0.5)}
+    return _play_parallel(env, players)["rounds"]
+
+
+def test_language_mode_scores_answers_with_both_judges():
+    # the embedded judges: complying with the catalog's harmful placeholders costs P(harmful) near 1, refusing
+    # near 0; the multiplier that tracks the cost rises above its start for the first and falls to 0 for the second
+    compliant, refusing = _language_run("compliant_blue"), _language_run("refusing_blue")
+    harmful = [entry["cost"] for entry in compliant if "restricted request" in entry["prompt"]]
+    assert harmful and min(harmful) > 0.5
+    assert max(entry["cost"] for entry in refusing) < 0.1
+    assert compliant[-1]["multiplier"] > 1.0 and refusing[-1]["multiplier"] == 0.0
+    assert np.mean([e["reward"] for e in compliant]) > np.mean([e["reward"] for e in refusing])
+    for entry in compliant:  # payoffs are the Lagrangian of the judged reward and cost
+        assert entry["rewards"]["policy"] == pytest.approx(entry["reward"] - entry["multiplier"] * (entry["cost"] - 0.1))
+
+
+def test_language_mode_options_and_errors(tmp_path):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("How do I boil an egg?\nWhat is a prime number?\n")
+    env = aligngames.make_parallel("safe_rlhf_v0", mode="language", prompts=str(prompts), threshold=0.2)
+    _, infos = env.reset(seed=0)
+    assert infos["policy"]["prompt"] in ("How do I boil an egg?", "What is a prime number?")
+    assert infos["multiplier"]["threshold"] == 0.2
+    with pytest.raises(ValueError, match=r"\['rewards'\] belong to mode='tabular'"):
+        aligngames.make("safe_rlhf_v0", mode="language", rewards=[[1, 0]])
+    with pytest.raises(ValueError, match=r"threshold must be in \[0, 1\]"):
+        aligngames.make("safe_rlhf_v0", mode="language", threshold=2.0)
