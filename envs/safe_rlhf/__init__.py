@@ -35,8 +35,8 @@ from aligngames.datasets import read_prompts
 from aligngames.envs.adapter import RulesAECEnv, RulesParallelEnv
 from aligngames.envs.red_team.judges import make_harm_judge
 from aligngames.envs.safe_rlhf import problems
-from aligngames.envs.safe_rlhf.problems import SafeRLHFProblem
 from aligngames.envs.safe_rlhf.language import DEFAULT_BASELINE, LanguageSafeRLHFRules, default_prompts
+from aligngames.envs.safe_rlhf.problems import SafeRLHFProblem
 from aligngames.envs.safe_rlhf.rules import SafeRLHFRules
 from aligngames.judges import make_preference_judge
 
