@@ -88,7 +88,8 @@ class SymmetricTrace:
         return SymmetricSolverResult(policy, self.average.value, self.last, self.average_exploitability)
 
 
-#: Exploitability is drawn on a log scale; exact zeros are drawn at this floor.
+#: Exploitability is drawn on a log scale; values below this floor (exact zeros among them) are drawn as
+#: triangles on the floor, labelled as such, rather than as a line that seems to stop at 1e-16.
 PLOT_FLOOR = 1e-16
 
 
@@ -106,8 +107,12 @@ def plot_trace(path: Path, trace: dict[str, list], title: str) -> None:
         values = trace.get(key)
         if values is None or all(v is None or np.isnan(v) for v in values):
             continue
-        ys = [np.nan if v is None else max(float(v), PLOT_FLOOR) for v in values]
-        axes.plot(x, ys, label=label, marker="o" if len(x) <= 30 else None)
+        ys = np.array([np.nan if v is None else float(v) for v in values])
+        low = ys < PLOT_FLOOR
+        line = axes.plot(x, np.where(low, np.nan, ys), label=label, marker="o" if len(x) <= 30 else None)[0]
+        if low.any():
+            axes.scatter(np.asarray(x)[low], np.full(int(low.sum()), PLOT_FLOOR), marker="v", color=line.get_color(),
+                         label=f"{label}: below {PLOT_FLOOR:g} (0 up to rounding)", zorder=3)
     axes.set_yscale("log")
     axes.set_xlabel("iteration")
     axes.set_ylabel("exploitability (NashConv)")

@@ -74,8 +74,9 @@ def write_graphml(graph: nx.DiGraph, path: str | Path) -> None:
     atomic_write_text(path, "\n".join(nx.generate_graphml(copy)) + "\n")
 
 
-def draw_graph(graph: nx.DiGraph, path: str | Path, title: str = "") -> None:
-    """A PNG drawing: node size by rank, edge width by wiserLikelihood, arrows toward the wiser value."""
+def draw_graph(graph: nx.DiGraph, path: str | Path, title: str = "", winners: Sequence[str] = ()) -> None:
+    """A PNG drawing: node size by rank, edge width by wiserLikelihood, arrows toward the wiser value; the
+    ``winners`` (the graph's top values) are drawn in orange with a thick outline and named in the legend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -86,11 +87,21 @@ def draw_graph(graph: nx.DiGraph, path: str | Path, title: str = "") -> None:
         positions = nx.spring_layout(graph, seed=0)
         ranks = [graph.nodes[n].get("page_rank", 0.0) for n in graph.nodes]
         scale = 3000.0 / max(max(ranks), 1e-9)
-        nx.draw_networkx_nodes(graph, positions, node_size=[300 + scale * r for r in ranks], node_color="#9ecae1", ax=axis)
+        won = set(winners)
+        nx.draw_networkx_nodes(graph, positions, node_size=[300 + scale * r for r in ranks], ax=axis,
+                               node_color=["#fd8d3c" if n in won else "#9ecae1" for n in graph.nodes],
+                               edgecolors=["#7f2704" if n in won else "#9ecae1" for n in graph.nodes],
+                               linewidths=[3.0 if n in won else 0.5 for n in graph.nodes])
         nx.draw_networkx_labels(graph, positions, labels={n: graph.nodes[n].get("title", n) for n in graph.nodes},
                                 font_size=8, ax=axis)
         widths = [1 + 4 * data["wiser_likelihood"] for _, _, data in graph.edges(data=True)]
         nx.draw_networkx_edges(graph, positions, width=widths, edge_color="#555555", arrowsize=18, node_size=1500, ax=axis)
+        if won & set(graph.nodes):
+            from matplotlib.patches import Patch
+
+            named = ", ".join(str(graph.nodes[n].get("title", n)) for n in graph.nodes if n in won)
+            axis.legend(handles=[Patch(facecolor="#fd8d3c", edgecolor="#7f2704", label=f"winner: {named}")],
+                        loc="lower left", fontsize=8)
     else:
         axis.text(0.5, 0.5, "no edge passed the filter", ha="center", va="center")
     axis.set_title(title)

@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         for context in report.contexts:
             atomic_write_text(out / f"{context.context}.json", json.dumps(graph_to_json(context.graph), indent=1) + "\n")
             write_graphml(context.graph, out / f"{context.context}.graphml")
-            draw_graph(context.graph, out / f"{context.context}.png", title=context.context)
+            draw_graph(context.graph, out / f"{context.context}.png", title=f"{context.context} (winners in orange)",
+                       winners=sorted(context.winners))
         print(f"wrote {out}")
     return 0

@@ -5,6 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+#: Algorithms whose sampled opponent is the policy itself: their mean reward is 1/2 by construction.
+SELF_PLAY = ("mpo", "spo")
+
 
 def plot_run(out: Path, lines: list[dict[str, Any]], algorithm: str) -> None:
     """Draw both plots from the run's metrics lines (``win_rate.png`` only when there are evaluation points)."""
@@ -28,8 +33,14 @@ def plot_run(out: Path, lines: list[dict[str, Any]], algorithm: str) -> None:
         plt.close(figure)
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     steps = [line["step"] for line in lines]
-    axes[0].plot(steps, [line["reward"] for line in lines])
-    axes[0].set(xlabel="step", ylabel="self-play reward", title="mean reward")
+    # in self-play (MPO, SPO) the mean reward is 1/2 by symmetry; the judge's signal is the spread within a
+    # prompt's group of answers, which shrinks as the policy settles (and vanishes when every answer ties)
+    if any("reward_spread" in line for line in lines):
+        axes[0].plot(steps, [line.get("reward_spread", np.nan) for line in lines], label="max - min per prompt group")
+    if algorithm not in SELF_PLAY:
+        axes[0].plot(steps, [line["reward"] for line in lines], label="mean reward")
+    axes[0].set(xlabel="step", ylabel="reward", title="judge signal" if algorithm in SELF_PLAY else "reward")
+    axes[0].legend()
     for key in ("kl_magnet", "kl_proximal"):
         axes[1].plot(steps, [line.get(key, 0.0) for line in lines], label=key)
     axes[1].set(xlabel="step", ylabel="nats per answer", title="KL estimates")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import matplotlib.pyplot as plt
 import networkx as nx
 import numpy as np
 import pytest
@@ -113,6 +114,13 @@ def test_exports(tmp_path):
     assert loaded.nodes["D"]["page_rank"] == pytest.approx(graph.nodes["D"]["page_rank"])
     mg.draw_graph(graph, tmp_path / "g.png", title="hand")
     assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    mg.draw_graph(graph, tmp_path / "won.png", title="hand", winners=["D"])
+
+    def orange_pixels(path):  # the winners' fill colour, #fd8d3c
+        image = plt.imread(path)[..., :3]
+        return int((np.abs(image - np.array([0xFD, 0x8D, 0x3C]) / 255).max(axis=-1) < 0.02).sum())
+
+    assert orange_pixels(tmp_path / "g.png") == 0 and orange_pixels(tmp_path / "won.png") > 100
 
 
 def test_library_has_divisive_contexts_and_complete_cards():
