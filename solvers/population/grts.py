@@ -345,7 +345,7 @@ def run(config: GRTSConfig, out: str | Path, *, evaluator: GRTSOracle | None = N
                "candidate_game_nash_conv": list(result.nash_conv), "red_population_diversity": diversity}
     atomic_write_json(out / "grts.json", summary)
     _plot(out, summary, oracle.cells, success)
-    _replay(config, populations, agents, out / "tournament")
+    _replay(config, populations, agents, out / "tournament", progress=progress)
     return summary
 
 
@@ -419,14 +419,14 @@ def _plot(out: Path, summary: Mapping[str, Any], cells: Mapping[str, tuple[str, 
 
 
 def _replay(config: GRTSConfig, populations: Mapping[str, Sequence[str]], agents: Mapping[str, AgentSpec],
-            out: Path) -> None:
+            out: Path, *, progress: bool = False) -> None:
     """The final populations through the tournament runner: payoffs with CIs, transcripts, report."""
     names = {name: agents[name] for seat in (RED, BLUE) for name in populations[seat]}
     settings = config.settings
     tournament = TournamentConfig(ENV, names, dict(config.env_kwargs),
                                   seats={seat: tuple(populations[seat]) for seat in (RED, BLUE)},
                                   episodes=settings.episodes, seed=settings.seed, batch_size=settings.batch_size)
-    run_tournament(tournament, out, progress=False)
+    run_tournament(tournament, out, progress=progress)
 
 
 # --- config files -----------------------------------------------------------------------------------
