@@ -151,6 +151,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return module.run(parser.parse_args(solver_args))
 
 
+def _cmd_judge_eval(args: argparse.Namespace) -> int:
+    """``aligngames judge-eval JUDGE --data FILE [options]`` is ``aligngames solve judge_eval --judge JUDGE ...``."""
+    rest = list(args.judge_args)
+    if args.judge in ("-h", "--help") or any(arg in ("-h", "--help") for arg in rest):
+        rest, args.judge = ["--help"], None
+    solver_args = rest if args.judge is None else ["--judge", args.judge, *rest]
+    module, parser = solve_parser("judge_eval", solver_args)
+    parser.prog = "aligngames judge-eval JUDGE"
+    return module.run(parser.parse_args(solver_args))
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     print(f"report: {write_report(args.run_dir)}")
     return 0
@@ -210,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("measure_args", nargs=argparse.REMAINDER, help="the measure's options (see --help)")
     evaluate.set_defaults(run=_cmd_evaluate, evaluate_parser=evaluate)
 
+    judge_eval = commands.add_parser("judge-eval", parents=[_common(True)], add_help=False,
+                                     help="evaluate a judge on labelled data: aligngames judge-eval JUDGE --data FILE.jsonl")
+    judge_eval.set_defaults(run=_cmd_judge_eval, judge=None, judge_args=[])  # main() hands it the raw arguments
+
     report = commands.add_parser("report", parents=[_common(True)], help="re-draw the report of a run folder")
     report.add_argument("run_dir")
     report.set_defaults(run=_cmd_report)
@@ -217,7 +232,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    raw: list[str] | None = None
+    if "judge-eval" in argv:  # everything after the command belongs to solve judge_eval's own parser
+        index = argv.index("judge-eval")
+        argv, raw = argv[:index + 1], argv[index + 1:]
     args = build_parser().parse_args(argv)
+    if raw is not None:
+        args.judge, args.judge_args = (raw[0], raw[1:]) if raw and not raw[0].startswith("-") else (None, raw)
+        for flag in [a for a in args.judge_args if a in GLOBAL_FLAGS]:
+            setattr(args, GLOBAL_FLAGS[flag], True)
+        args.judge_args = [a for a in args.judge_args if a not in GLOBAL_FLAGS]
     if args.command == "solve":  # the solver's own arguments may carry the global flags too
         for flag in [a for a in args.solver_args if a in GLOBAL_FLAGS]:
             setattr(args, GLOBAL_FLAGS[flag], True)

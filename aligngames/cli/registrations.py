@@ -19,6 +19,8 @@ def register() -> None:
                              "offline preference losses (DPO, IPO, EXO and the K-sample DPO-RW / EXO-RW) fitted exactly on a tabular preference problem, with the forward and reverse KL to pi*")
     registry.register_solver("pareto_preference", "aligngames.cli.solve.pareto_preference",
                              "Pareto preference (pareto_preference_v0 tables): exact per-preference optima (linear or Tchebycheff, with KL), the Pareto front and its hypervolume, and a preference-conditioned policy's regret")
+    registry.register_solver("judge_eval", "aligngames.cli.solve.judge_eval",
+                             "Evaluate a judge on labelled data: harm judges (accuracy, AUROC, ECE, confusion matrix) or preference judges (agreement, position bias), with bootstrap intervals")
     registry.register_solver("off_switch", "aligngames.cli.solve.off_switch",
                              "exact values of the off-switch game (off_switch_v0): act, switch off or defer, and the incentive to keep the switch")
     registry.register_solver("svo", "aligngames.cli.solve.svo",
