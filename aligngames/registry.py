@@ -54,14 +54,22 @@ class Spec:
 
 HOOK_GROUP = "aligngames.registrations"
 _plugins_loaded = False
+_loading = False  # True while the hooks and entry points register (those are found again by every process)
 
 
 def load_plugins() -> None:
     """Run every registration hook and read the per-kind entry-point groups (once per process)."""
-    global _plugins_loaded
+    global _plugins_loaded, _loading
     if _plugins_loaded:
         return
-    _plugins_loaded = True
+    _plugins_loaded = _loading = True
+    try:
+        _run_hooks()
+    finally:
+        _loading = False
+
+
+def _run_hooks() -> None:
     hooks = sorted(importlib.metadata.entry_points(group=HOOK_GROUP), key=lambda point: point.name)
     if not any(point.value.startswith("aligngames.") for point in hooks):
         raise RuntimeError(f"no built-in {HOOK_GROUP!r} entry points: aligngames is not installed "
@@ -84,12 +92,19 @@ class Registry:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._specs: dict[str, Spec] = {}
+        self._in_process: list[str] = []  # registered by the running program, not by a hook or entry point
 
     def register(self, name: str, entry_point: str, description: str) -> None:
         load_plugins()
         if name in self._specs:
             raise ValueError(f"{self.kind} {name!r} is already registered ({self._specs[name].entry_point})")
         self._specs[name] = Spec(name, entry_point, description)
+        if not _loading:
+            self._in_process.append(name)
+
+    def in_process(self) -> list[Spec]:
+        """What the running program registered itself (a worker process does not see it unless handed it)."""
+        return [self._specs[name] for name in self._in_process]
 
     def spec(self, name: str) -> Spec:
         load_plugins()
@@ -130,6 +145,23 @@ def register_agent(name: str, entry_point: str, description: str) -> None:
     if ":" not in entry_point:
         raise ValueError(f"agent entry points are 'module:attribute', got {entry_point!r}")
     AGENTS.register(name, entry_point, description)
+
+
+def in_process_registrations() -> list[tuple[str, str, str, str]]:
+    """``(kind, name, entry_point, description)`` of everything the running program registered itself, e.g.
+    ``register_agent("mine", "__main__:MyAgent", ...)`` in a script: what a worker process needs handed to it
+    (:func:`restore_registrations`), since it finds only the hooks and entry points by itself."""
+    return [(registry.kind, spec.name, spec.entry_point, spec.description)
+            for registry in (ENVS, AGENTS, JUDGES, SOLVERS) for spec in registry.in_process()]
+
+
+def restore_registrations(entries) -> None:
+    """Register ``entries`` (from :func:`in_process_registrations`) that this process does not have yet."""
+    kinds = {"env": register_env, "agent": register_agent, "judge": register_judge, "solver": register_solver}
+    registries = {"env": ENVS, "agent": AGENTS, "judge": JUDGES, "solver": SOLVERS}
+    for kind, name, entry_point, description in entries:
+        if name not in registries[kind]:
+            kinds[kind](name, entry_point, description)
 
 
 def register_solver(name: str, module: str, description: str) -> None:

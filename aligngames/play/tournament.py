@@ -174,7 +174,8 @@ def play_match(config: TournamentConfig, match: Match) -> tuple[dict[str, Any], 
     return line, [episode.to_json() for episode in episodes]
 
 
-def _play_match_in_worker(config_data: dict[str, Any], index: int):
+def _play_match_in_worker(config_data: dict[str, Any], index: int, registrations=()):
+    registry.restore_registrations(registrations)  # what the parent registered in its own code
     config = from_mapping(TournamentConfig, config_data, "config")
     return play_match(config, matches(config)[index])
 
@@ -259,7 +260,8 @@ def _play(config: TournamentConfig, todo: list[Match], workers: int, progress: b
 def _play_with_processes(config: TournamentConfig, todo: list[Match], workers: int):
     data = to_mapping(config)
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_play_match_in_worker, data, match.index) for match in todo]
+        registrations = registry.in_process_registrations()
+        futures = [pool.submit(_play_match_in_worker, data, match.index, registrations) for match in todo]
         try:
             for future in as_completed(futures):
                 yield future.result()

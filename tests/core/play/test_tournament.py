@@ -249,3 +249,36 @@ def test_report_on_a_folder_that_is_not_a_run_names_it(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="is not a tournament run folder"):
         write_report(tmp_path)
+
+
+SCRIPT_WITH_OWN_AGENT = '''
+import sys
+
+from aligngames.agent import Agent, AgentSpec
+from aligngames.play.tournament import TournamentConfig, run_tournament
+
+
+class AlwaysFirst(Agent):
+    def act(self, observation, agent, action_space, info=None):
+        return 0
+
+
+if __name__ == "__main__":
+    from aligngames import registry
+    registry.register_agent("always_first", "__main__:AlwaysFirst", "an agent defined in this script")
+    config = TournamentConfig("preference_game_v0", {"mine": AgentSpec("always_first"), "rand": AgentSpec("random")},
+                              {"mode": "tabular", "scenario": "food"}, episodes=3, seed=0)
+    run_tournament(config, sys.argv[1], workers=2, progress=False)
+'''
+
+
+def test_agents_registered_in_a_script_reach_worker_processes(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT_WITH_OWN_AGENT)
+    result = subprocess.run([sys.executable, str(script), str(tmp_path / "run")], capture_output=True, text=True,
+                            timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in (tmp_path / "run" / "matches.jsonl").read_text().splitlines()]
+    assert len(lines) == 4  # every seating of the two agents, played by the workers
+    first = next(line for line in lines if line["seating"] == {"player_0": "mine", "player_1": "mine"})
+    assert first["mean"]["player_0"] == pytest.approx(0.0)  # answer 0 against itself: a tie
