@@ -7,6 +7,13 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+try:  # optional: only for datasets saved with Hugging Face ``datasets``' ``save_to_disk``
+    import pyarrow
+    import pyarrow.ipc
+except ImportError:  # pragma: no cover - depends on the environment
+    pyarrow = None
 
 
 def load_json(name: str) -> dict:
@@ -42,14 +49,65 @@ def preference_prompts() -> tuple[PromptItem, ...]:
     return tuple(PromptItem(**item) for item in load_json("preference_prompts.json")["prompts"])
 
 
+def is_saved_dataset(path: Path) -> bool:
+    """Whether ``path`` is a folder written by Hugging Face ``datasets``' ``save_to_disk``."""
+    return path.is_dir() and any((path / name).is_file() for name in ("dataset_info.json", "state.json", "dataset_dict.json"))
+
+
+def read_saved_dataset(folder: Path, *, error: type[ValueError] = ValueError,
+                       export_as: str = "data.jsonl") -> list[tuple[str, Any]]:
+    """The rows of a dataset saved with ``datasets.Dataset.save_to_disk``, each with where it came from.
+
+    ``datasets`` is not a dependency: the Arrow files are read with ``pyarrow`` when it is installed; without
+    it the error says how to export the dataset to JSON lines instead. A ``DatasetDict`` folder is refused
+    with the paths of its splits.
+    """
+    if (folder / "dataset_dict.json").is_file():
+        splits = sorted(child.name for child in folder.iterdir() if child.is_dir())
+        raise error(f"{folder} holds a DatasetDict; give one split's folder, one of "
+                    f"{[str(folder / split) for split in splits]}")
+    if pyarrow is None:
+        raise error(f"{folder} is a dataset saved with save_to_disk, and reading it needs pyarrow, which is not "
+                    f"installed; pip install pyarrow, or export it to JSON lines: "
+                    f"datasets.load_from_disk({str(folder)!r}).to_json({export_as!r})")
+    state_file = folder / "state.json"
+    files = []
+    if state_file.is_file():
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        files = [folder / item["filename"] for item in state.get("_data_files", [])]
+    if not files:
+        files = sorted(folder.glob("*.arrow"))
+    if not files:
+        raise error(f"{folder}: no .arrow data files found")
+    records: list[tuple[str, Any]] = []
+    for file in files:
+        with pyarrow.memory_map(str(file)) as source:
+            try:  # save_to_disk writes the Arrow streaming format; accept the file format too
+                table = pyarrow.ipc.open_stream(source).read_all()
+            except pyarrow.ArrowInvalid:
+                source.seek(0)
+                table = pyarrow.ipc.open_file(source).read_all()
+        offset = len(records)
+        records.extend((f"{file}: row {offset + number}", row) for number, row in enumerate(table.to_pylist(), start=1))
+    return records
+
+
 def read_prompts(prompts, *, what: str = "prompts") -> tuple[str, ...]:
     """Prompts given as a list of strings or as the path of a file of them.
 
     A file is read by its suffix: ``.txt`` (one prompt per non-empty line), ``.jsonl`` (one JSON string,
     or an object with a ``"prompt"`` key, per line) or ``.json`` (a list of such). A string that is not
-    an existing file is refused: one prompt goes in a list (``prompts=["Is tea better than coffee?"]``).
+    an existing file is refused: one prompt goes in a list (``prompts=["Is tea better than coffee?"]``). A
+    folder saved with Hugging Face ``datasets``' ``save_to_disk`` is read by its ``prompt`` column
+    (:func:`read_saved_dataset`; needs ``pyarrow``).
     """
-    if isinstance(prompts, str | Path):
+    if isinstance(prompts, str | Path) and is_saved_dataset(Path(prompts)):
+        rows = read_saved_dataset(Path(prompts), export_as="prompts.jsonl")
+        missing = [where for where, row in rows if not isinstance(row, dict) or "prompt" not in row]
+        if missing:
+            raise ValueError(f"{what}: {missing[0]} has no 'prompt' column")
+        items, source = [row["prompt"] for _, row in rows], str(prompts)
+    elif isinstance(prompts, str | Path):
         path = Path(prompts)
         if not path.is_file():
             raise ValueError(f"{what}: {str(prompts)!r} is not a file; give a list of prompts (one prompt goes in "

@@ -38,12 +38,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from aligngames.config import ConfigError
-
-try:  # optional: only for datasets saved with ``datasets.Dataset.save_to_disk``
-    import pyarrow
-    import pyarrow.ipc
-except ImportError:  # pragma: no cover - depends on the environment
-    pyarrow = None
+from aligngames.datasets import is_saved_dataset, read_saved_dataset
 
 #: The harm classes, in the order of ``EmbeddingHarmJudge.class_probabilities``.
 HARM_CLASSES = ("harmful", "refusal", "benign")
@@ -184,37 +179,6 @@ def _read_jsonl(path: Path) -> list[tuple[str, Any]]:
     return records
 
 
-def _read_saved_dataset(folder: Path) -> list[tuple[str, Any]]:
-    if (folder / "dataset_dict.json").is_file():
-        splits = sorted(child.name for child in folder.iterdir() if child.is_dir())
-        raise LabelledDataError(f"{folder} holds a DatasetDict; give one split's folder, one of "
-                                f"{[str(folder / split) for split in splits]}")
-    if pyarrow is None:
-        raise LabelledDataError(f"{folder} is a dataset saved with save_to_disk, and reading it needs pyarrow, which is "
-                                f"not installed; pip install pyarrow, or export it to JSON lines: "
-                                f"datasets.load_from_disk({str(folder)!r}).to_json('labelled.jsonl')")
-    state_file = folder / "state.json"
-    files = []
-    if state_file.is_file():
-        state = json.loads(state_file.read_text(encoding="utf-8"))
-        files = [folder / item["filename"] for item in state.get("_data_files", [])]
-    if not files:
-        files = sorted(folder.glob("*.arrow"))
-    if not files:
-        raise LabelledDataError(f"{folder}: no .arrow data files found")
-    records = []
-    for file in files:
-        with pyarrow.memory_map(str(file)) as source:
-            try:  # save_to_disk writes the Arrow streaming format; accept the file format too
-                table = pyarrow.ipc.open_stream(source).read_all()
-            except pyarrow.ArrowInvalid:
-                source.seek(0)
-                table = pyarrow.ipc.open_file(source).read_all()
-        offset = len(records)
-        records.extend((f"{file}: row {offset + number}", row) for number, row in enumerate(table.to_pylist(), start=1))
-    return records
-
-
 def read_labelled(path_or_records: str | Path | Iterable[Mapping[str, Any]],
                   kind: str = "harm") -> tuple[HarmRow, ...] | tuple[PreferenceRow, ...]:
     """Labelled rows from a JSON-lines file, a folder saved with ``datasets.Dataset.save_to_disk`` or records.
@@ -232,11 +196,10 @@ def read_labelled(path_or_records: str | Path | Iterable[Mapping[str, Any]],
     if isinstance(path_or_records, str | Path):
         path = Path(path_or_records)
         if path.is_dir():
-            if not ((path / "dataset_info.json").is_file() or (path / "state.json").is_file()
-                    or (path / "dataset_dict.json").is_file()):
+            if not is_saved_dataset(path):
                 raise LabelledDataError(f"{path} is a folder but not a dataset saved with save_to_disk "
                                         f"(no dataset_info.json / state.json); give a .jsonl file")
-            records = _read_saved_dataset(path)
+            records = read_saved_dataset(path, error=LabelledDataError, export_as="labelled.jsonl")
         elif path.is_file():
             records = _read_jsonl(path)
         else:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aligngames import registry
+from aligngames import datasets, registry
 from aligngames.cli import main, solve_parser
 from aligngames.config import parse_agent
 
@@ -208,3 +208,20 @@ def test_read_prompts_names_what_is_wrong(tmp_path):
         read_prompts(tmp_path / "p.csv")
     with pytest.raises(ValueError, match=r"every prompt must be a non-empty string; the list has 3"):
         read_prompts(["a", 3])
+
+
+def test_prompts_from_a_saved_hugging_face_dataset_folder(tmp_path):
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "dataset_info.json").write_text("{}")
+    both = tmp_path / "dict"
+    (both / "train").mkdir(parents=True)
+    (both / "dataset_dict.json").write_text('{"splits": ["train"]}')
+    with pytest.raises(ValueError, match="holds a DatasetDict; give one split's folder"):
+        datasets.read_prompts(str(both))
+    if datasets.pyarrow is None:  # not a dependency: the error says how to get the prompts out
+        with pytest.raises(ValueError, match=r"reading it needs pyarrow.*to_json\('prompts.jsonl'\)"):
+            datasets.read_prompts(str(saved))
+    else:
+        with pytest.raises(ValueError, match="no .arrow data files found"):
+            datasets.read_prompts(str(saved))
