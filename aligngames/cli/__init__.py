@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import logging
+import os
 import sys
 import types
 from collections.abc import Sequence
@@ -70,6 +71,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
         return env
 
     (episode,) = play_episodes(make_env, seat_agents, [derive_seed(seed, "episode", 0)])
+    print("seats: " + ", ".join(f"{seat} = {text}" for seat, text in zip(seats, args.agents)))
     rendered = envs[0].unwrapped.render().rstrip("\n").split("\n")
     if rendered[-1].startswith("returns:"):  # some renders end with the returns (red_team_v0); ours name the agents
         rendered.pop()
@@ -252,6 +254,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         registry.allow_remote_code()
     try:
         return args.run(args)
+    except BrokenPipeError:  # the reader went away (`aligngames list | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print(f"aligngames {args.command}: interrupted; what was recorded is kept (rerun the same command on the "
               f"same run folder to resume)", file=sys.stderr)

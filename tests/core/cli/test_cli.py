@@ -48,7 +48,8 @@ def test_play_prints_the_returns_once_where_the_render_has_them():
     lines = result.stdout.splitlines()
     assert [line for line in lines if line.startswith("returns:")] == [
         "returns: red_0 (red_teamer:theme=weapons,method=direct) +2.0000, blue (compliant_blue) -2.0000"]
-    assert lines[-1].startswith("returns:") and lines[0].startswith("=== red_team_v0 (language; 1 red, 3 rounds")
+    assert lines[0] == "seats: red_0 = red_teamer:theme=weapons,method=direct, blue = compliant_blue"
+    assert lines[-1].startswith("returns:") and lines[1].startswith("=== red_team_v0 (language; 1 red, 3 rounds")
 
 
 def test_play_tabular_with_env_args(capsys):
@@ -189,7 +190,8 @@ def test_prompts_from_a_list_or_a_file_and_a_bare_string_is_refused(tmp_path):
     for given in (str(text), str(lines), '["Is tea better than coffee?", "Name a good book."]'):
         result = run_cli("play", "preference_game_v0", *agents, "-e", f"prompts={given}", "--seed", "1")
         assert result.returncode == 0, result.stderr
-        assert result.stdout.splitlines()[1] in ("Prompt: Is tea better than coffee?", "Prompt: Name a good book."), \
+        assert result.stdout.splitlines()[0] == "seats: player_0 = template:style=concise, player_1 = template:style=detailed"
+        assert result.stdout.splitlines()[2] in ("Prompt: Is tea better than coffee?", "Prompt: Name a good book."), \
             result.stdout
     result = run_cli("play", "preference_game_v0", *agents, "-e", "prompts=Is tea better than coffee?")
     assert result.returncode == 2
