@@ -19,4 +19,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     return driver.run_symmetric_solver(args, "spo", SPOConfig, lambda matrix, config: solve(
-        matrix, eta=config.eta, iterations=config.iterations, num_samples=config.num_samples, seed=config.seed))
+        matrix, eta=config.eta, iterations=config.iterations, num_samples=config.num_samples, seed=config.seed,
+        learner=config.learner))
