@@ -224,6 +224,18 @@ def env_keywords(module: Any) -> list[str] | None:
     return None if valid is None else [*valid, "render_mode"]
 
 
+def env_seats(module: Any) -> tuple[tuple[str, ...], dict[str, Any]] | None:
+    """The seats of an env module's first tabular example (or its first example), and those settings; None
+    where the module has no ``make_rules``. Some games' seats depend on their settings (``num_red``,
+    ``stakeholders``), so the settings come with them."""
+    make_rules = getattr(module, "make_rules", None)
+    if not callable(make_rules):
+        return None
+    examples = getattr(module, "EXAMPLE_KWARGS", ({},))
+    settings = next((kwargs for kwargs in examples if kwargs.get("mode") == "tabular"), examples[0])
+    return tuple(make_rules(**settings).possible_agents), dict(settings)
+
+
 # --- public helpers ---------------------------------------------------------------------------
 
 def make(name: str, **kwargs: Any):

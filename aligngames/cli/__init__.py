@@ -29,23 +29,28 @@ from aligngames.runs import force_new_runs
 from aligngames.seeding import check_seed, derive_seed
 
 
-def _listing(title: str, entries, keywords=None) -> str:
+def _listing(title: str, entries, keywords=None, seats=None) -> str:
     """``title:`` and one ``name  description`` line per registry entry, with the keywords that
-    ``keywords(loaded entry)`` finds on a second line (where it finds them)."""
+    ``keywords(loaded entry)`` finds on a second line (where it finds them), and for envs the seats."""
     lines = []
     for spec in entries.specs():
         lines.append(f"  {spec.name:<24} {spec.description}")
         names = keywords(spec.load()) if keywords is not None else None
         if names:
             lines.append(f"  {'':<24}   keywords: {', '.join(names)}")
+        found = seats(spec.load()) if seats is not None else None
+        if found:
+            where = ", ".join(f"{key}={value}" for key, value in found[1].items())
+            lines.append(f"  {'':<24}   seats: {', '.join(found[0])}" + (f" (with {where})" if where else ""))
     return "\n".join([f"{title}:", *(lines or ["  (none yet)"])])
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    sections = [("envs", registry.ENVS, registry.env_keywords), ("agents", registry.AGENTS, registry.keywords),
-                ("judges", registry.JUDGES, registry.keywords), ("solvers", registry.SOLVERS, None)]
-    for title, entries, keywords in sections:
-        print(_listing(title, entries, keywords))
+    sections = [("envs", registry.ENVS, registry.env_keywords, registry.env_seats),
+                ("agents", registry.AGENTS, registry.keywords, None),
+                ("judges", registry.JUDGES, registry.keywords, None), ("solvers", registry.SOLVERS, None, None)]
+    for title, entries, keywords, seats in sections:
+        print(_listing(title, entries, keywords, seats))
     return 0
 
 

@@ -27,9 +27,11 @@ def test_list_shows_envs_agents_and_judges(capsys):
     assert "preference_game_v0" in out and "template" in out and "features" in out
     lines = out.splitlines()
     after = {line.split()[0]: lines[number + 1].strip() for number, line in enumerate(lines[:-1])
-             if line.startswith("  ") and not line.strip().startswith("keywords:")}
+             if line.startswith("  ") and not line.strip().startswith(("keywords:", "seats:"))}
     assert after["preference_game_v0"].startswith("keywords: mode, scenario, num_answers,")
     assert after["template"] == "keywords: style"
+    assert "seats: player_0, player_1 (with mode=tabular, scenario=food)" in out
+    assert "seats: red_0, blue (with mode=tabular)" in out and "seats: agent\n" in out  # svo_v0: no settings
 
 
 def test_play_prints_the_transcript_and_returns(capsys):
