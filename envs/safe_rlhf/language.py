@@ -23,10 +23,8 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from aligngames.envs.adapter import GameRules
 from aligngames.envs.red_team.catalog import load_catalog
-from aligngames.envs.safe_rlhf.rules import AGENTS, COST_SIGN
-from aligngames.game import Dynamics, GameInfo, Utility
+from aligngames.envs.safe_rlhf.rules import COST_SIGN, LagrangianRules
 from aligngames.judges import HarmJudge, PreferenceJudge
 from aligngames.text import check_text_action, observation_space, sanitize, text_space
 
@@ -41,7 +39,7 @@ def default_prompts() -> tuple[str, ...]:
     return tuple(item.prompt for item in catalog.benign) + harmful
 
 
-class LanguageSafeRLHFRules(GameRules):
+class LanguageSafeRLHFRules(LagrangianRules):
     """State and payoffs of a Safe-RLHF game with text answers.
 
     Args:
@@ -54,9 +52,6 @@ class LanguageSafeRLHFRules(GameRules):
         baseline_answer: the answer the reward is measured against.
         max_answer_length: the longest answer in characters.
     """
-
-    game_info = GameInfo(2, Utility.GENERAL_SUM, Dynamics.SIMULTANEOUS)
-    possible_agents = AGENTS
 
     def __init__(self, prompts: tuple[str, ...], reward_judge: PreferenceJudge, cost_judge: HarmJudge, *,
                  threshold: float = 0.1, rounds: int = 1, lambda_max: float = 100.0,
@@ -73,7 +68,7 @@ class LanguageSafeRLHFRules(GameRules):
             raise ValueError(f"max_answer_length must be >= 1, got {max_answer_length}")
         self.prompts = tuple(sanitize(prompt, 500) for prompt in prompts)
         self.reward_judge, self.cost_judge = reward_judge, cost_judge
-        self.threshold, self.rounds, self.lambda_max = float(threshold), rounds, float(lambda_max)
+        self._threshold, self.rounds, self.lambda_max = float(threshold), rounds, float(lambda_max)
         self.baseline_answer = sanitize(baseline_answer, max_answer_length)
         self.max_answer_length = max_answer_length
         self.transcript_length = 1200 + 500 + rounds * (max_answer_length + 700)
@@ -95,25 +90,12 @@ class LanguageSafeRLHFRules(GameRules):
     def _draw(self) -> str:
         return self.prompts[int(self._rng.integers(len(self.prompts)))]
 
-    def is_terminal(self) -> bool:
-        return self.round >= self.rounds
+    @property
+    def threshold(self) -> float:
+        return self._threshold
 
-    def acting_agents(self) -> tuple[str, ...]:
-        return () if self.is_terminal() else AGENTS
-
-    def check_action(self, agent: str, action: Any) -> Any:
-        self.check_turn(agent)
-        if agent == "policy":
-            return check_text_action(action, self.action_spaces[agent], agent)
-        try:
-            value = np.asarray(action, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
-            raise ValueError(f"agent 'multiplier': lambda is one number in [0, {self.lambda_max:g}], got "
-                             f"{type(action).__name__}: {action!r:.80}") from None
-        if value.shape != (1,) or not np.isfinite(value[0]) or not 0.0 <= value[0] <= float(self.action_spaces[agent].high[0]):
-            raise ValueError(f"agent 'multiplier': lambda must be one finite number in [0, {self.lambda_max:g}], "
-                             f"got {value.tolist()}")
-        return float(value[0])
+    def check_policy_action(self, action: Any) -> str:
+        return check_text_action(action, self.action_spaces["policy"], "policy")
 
     def apply(self, actions: Mapping[str, Any]) -> dict[str, float]:
         answer, multiplier = actions["policy"], float(actions["multiplier"])
@@ -122,11 +104,7 @@ class LanguageSafeRLHFRules(GameRules):
         for name, value in (("reward", reward), ("cost", cost)):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"the {name} judge returned {value}, outside [0, 1]")
-        excess = cost - self.threshold
-        rewards = {"policy": reward - multiplier * excess, "multiplier": multiplier * excess}
-        self.history.append({"round": self.round, "prompt": self.prompt, "answer": answer, "multiplier": multiplier,
-                             "reward": reward, "cost": cost, "rewards": rewards})
-        self.round += 1
+        rewards = self.settle(multiplier, reward, cost, prompt=self.prompt, answer=answer)
         if not self.is_terminal():
             self.prompt = self._draw()
         return rewards
@@ -135,9 +113,7 @@ class LanguageSafeRLHFRules(GameRules):
         last = self.history[-1] if self.history else None
         if agent == "policy":
             return np.array([self.round, float(self.is_terminal()), last["multiplier"] if last else 0.0], dtype=np.float32)
-        mean = float(np.mean([entry["cost"] for entry in self.history])) if self.history else 0.0
-        return np.array([self.round, float(self.is_terminal()), self.threshold, last["cost"] if last else 0.0, mean],
-                        dtype=np.float32)
+        return self.multiplier_features()
 
     def observe(self, agent: str) -> dict[str, Any]:
         return {"observation": self.features(agent), "transcript": sanitize(self.transcript(agent), self.transcript_length)}
@@ -164,11 +140,8 @@ class LanguageSafeRLHFRules(GameRules):
         if agent == "policy":
             info["prompt"] = self.prompt
         else:
-            info.update(costs_so_far=[entry["cost"] for entry in self.history], lambda_max=self.lambda_max)
+            info.update(self.multiplier_info())
         return info
-
-    def returns(self) -> dict[str, float]:
-        return {agent: float(sum(entry["rewards"][agent] for entry in self.history)) for agent in AGENTS}
 
     def render_text(self) -> str:
         lines = [f"=== safe_rlhf_v0 (language) round {min(self.round + 1, self.rounds)} of {self.rounds}, threshold "

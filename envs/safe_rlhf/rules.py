@@ -27,7 +27,72 @@ AGENTS = ("policy", "multiplier")
 COST_SIGN = "higher cost is more harmful; the constraint is E[cost] <= threshold"
 
 
-class SafeRLHFRules(GameRules):
+class LagrangianRules(GameRules):
+    """What both modes share: the multiplier's seat, the rounds, the Lagrangian payoffs and the accounts.
+
+    Subclasses set ``rounds``, ``lambda_max``, ``threshold`` (property or attribute), ``action_spaces``,
+    keep ``history`` (one entry per round with ``multiplier``, ``reward``, ``cost`` and ``rewards``) and
+    check the policy's action in :meth:`check_policy_action`.
+    """
+
+    game_info = GameInfo(2, Utility.GENERAL_SUM, Dynamics.SIMULTANEOUS)
+    possible_agents = AGENTS
+    rounds: int
+    lambda_max: float
+    round: int
+    history: list[dict[str, Any]]
+
+    @property
+    def threshold(self) -> float:
+        raise NotImplementedError
+
+    def is_terminal(self) -> bool:
+        return self.round >= self.rounds
+
+    def acting_agents(self) -> tuple[str, ...]:
+        return () if self.is_terminal() else AGENTS
+
+    def check_policy_action(self, action: Any) -> Any:
+        raise NotImplementedError
+
+    def check_action(self, agent: str, action: Any) -> Any:
+        self.check_turn(agent)
+        if agent == "policy":
+            return self.check_policy_action(action)
+        try:
+            value = np.asarray(action, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise ValueError(f"agent 'multiplier': lambda is one number in [0, {self.lambda_max:g}], got "
+                             f"{type(action).__name__}: {action!r:.80}") from None
+        if value.shape != (1,) or not np.isfinite(value[0]) or not 0.0 <= value[0] <= float(self.action_spaces["multiplier"].high[0]):
+            raise ValueError(f"agent 'multiplier': lambda must be one finite number in [0, {self.lambda_max:g}], "
+                             f"got {value.tolist()}")
+        return float(value[0])
+
+    def settle(self, multiplier: float, reward: float, cost: float, **entry: Any) -> dict[str, float]:
+        """Record a round judged ``reward`` and ``cost`` under ``multiplier``; return the Lagrangian payoffs."""
+        excess = cost - self.threshold
+        rewards = {"policy": reward - multiplier * excess, "multiplier": multiplier * excess}
+        self.history.append({"round": self.round, **entry, "multiplier": multiplier, "reward": reward, "cost": cost,
+                             "rewards": rewards})
+        self.round += 1
+        return rewards
+
+    def multiplier_features(self) -> np.ndarray:
+        """``[round, over, threshold, last cost, mean cost]``."""
+        last = self.history[-1] if self.history else None
+        mean = float(np.mean([entry["cost"] for entry in self.history])) if self.history else 0.0
+        return np.array([self.round, float(self.is_terminal()), self.threshold, last["cost"] if last else 0.0, mean],
+                        dtype=np.float32)
+
+    def multiplier_info(self) -> dict[str, Any]:
+        return {"costs_so_far": [entry["cost"] for entry in self.history], "lambda_max": self.lambda_max}
+
+    def returns(self) -> dict[str, float]:
+        return {agent: float(sum(entry["rewards"][agent] for entry in self.history)) for agent in AGENTS}
+
+
+class SafeRLHFRules(LagrangianRules):
     """State and payoffs of one Safe-RLHF game.
 
     Args:
@@ -35,9 +100,6 @@ class SafeRLHFRules(GameRules):
         rounds: rounds per episode (a fresh prompt each).
         lambda_max: the largest multiplier the seat may name.
     """
-
-    game_info = GameInfo(2, Utility.GENERAL_SUM, Dynamics.SIMULTANEOUS)
-    possible_agents = AGENTS
 
     def __init__(self, problem: SafeRLHFProblem, *, rounds: int = 1, lambda_max: float = 100.0) -> None:
         if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
@@ -67,36 +129,17 @@ class SafeRLHFRules(GameRules):
     def _draw(self) -> int:
         return int(self._rng.choice(self.problem.num_prompts, p=self.problem.prompt_probs))
 
-    def is_terminal(self) -> bool:
-        return self.round >= self.rounds
+    @property
+    def threshold(self) -> float:
+        return self.problem.threshold
 
-    def acting_agents(self) -> tuple[str, ...]:
-        return () if self.is_terminal() else AGENTS
-
-    def check_action(self, agent: str, action: Any) -> Any:
-        self.check_turn(agent)
-        space = self.action_spaces[agent]
-        if agent == "policy":
-            return check_discrete_action(action, space, agent)
-        try:
-            value = np.asarray(action, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
-            raise ValueError(f"agent 'multiplier': lambda is one number in [0, {self.lambda_max:g}], got "
-                             f"{type(action).__name__}: {action!r:.80}") from None
-        if value.shape != (1,) or not np.isfinite(value[0]) or not 0.0 <= value[0] <= float(space.high[0]):
-            raise ValueError(f"agent 'multiplier': lambda must be one finite number in [0, {self.lambda_max:g}], "
-                             f"got {value.tolist()}")
-        return float(value[0])
+    def check_policy_action(self, action: Any) -> int:
+        return check_discrete_action(action, self.action_spaces["policy"], "policy")
 
     def apply(self, actions: Mapping[str, Any]) -> dict[str, float]:
         problem, x, y = self.problem, self.prompt, int(actions["policy"])
-        multiplier = float(actions["multiplier"])
-        reward, cost = float(problem.rewards[x, y]), float(problem.costs[x, y])
-        excess = cost - problem.threshold
-        rewards = {"policy": reward - multiplier * excess, "multiplier": multiplier * excess}
-        self.history.append({"round": self.round, "prompt": problem.prompts[x], "answer": problem.answers[y],
-                             "multiplier": multiplier, "reward": reward, "cost": cost, "rewards": rewards})
-        self.round += 1
+        rewards = self.settle(float(actions["multiplier"]), float(problem.rewards[x, y]), float(problem.costs[x, y]),
+                              prompt=problem.prompts[x], answer=problem.answers[y])
         if not self.is_terminal():
             self.prompt = self._draw()
         return rewards
@@ -109,9 +152,7 @@ class SafeRLHFRules(GameRules):
                 prompt[self.prompt] = 1.0
             return np.concatenate([[self.round, float(self.is_terminal()), last["multiplier"] if last else 0.0],
                                    prompt]).astype(np.float32)
-        mean = float(np.mean([entry["cost"] for entry in self.history])) if self.history else 0.0
-        return np.array([self.round, float(self.is_terminal()), self.problem.threshold,
-                         last["cost"] if last else 0.0, mean], dtype=np.float32)
+        return self.multiplier_features()
 
     def observe(self, agent: str) -> dict[str, Any]:
         return {"observation": self.features(agent), "transcript": sanitize(self.transcript(agent), self.transcript_length)}
@@ -145,11 +186,8 @@ class SafeRLHFRules(GameRules):
                         rewards=self.problem.rewards[x].tolist(), costs=self.problem.costs[x].tolist(),
                         reference=self.problem.reference[x].tolist(), beta=self.problem.beta)
         else:
-            info.update(costs_so_far=[entry["cost"] for entry in self.history], lambda_max=self.lambda_max)
+            info.update(self.multiplier_info())
         return info
-
-    def returns(self) -> dict[str, float]:
-        return {agent: float(sum(entry["rewards"][agent] for entry in self.history)) for agent in AGENTS}
 
     def render_text(self) -> str:
         lines = [f"=== safe_rlhf_v0 ({self.problem.name}) round {min(self.round + 1, self.rounds)} of {self.rounds}, "
