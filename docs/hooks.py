@@ -248,9 +248,18 @@ def _generative_slate_quality(data: dict) -> str:
         f"\nSlate size k = {data['slate_size']}.\n"
 
 
+def _safe_rlhf_dynamics(data: dict) -> str:
+    rows = [[name, f"{row['median_error']:.1e}", f"{row['worst_error']:.1e}", f"{row['median_violation']:.1e}",
+             f"{row['worst_violation']:.1e}"] for name, row in data["methods"].items()]
+    return _table(["method", "median abs(lambda - lambda*)", "worst", "median violation", "worst violation"], rows) + \
+        (f"\n{data['problems']} problems, {data['iterations']} policy updates each, {data['seconds']:.1f} s; gradient "
+         f"descent-ascent's median error is {data['gda_over_mmd']:.2g} times MMD's.\n")
+
+
 BENCHMARKS: dict[str, Callable[[dict], str]] = {
     "solvers": _solvers, "training": _training, "rollout": _rollout, "red_team_judge": _red_team_judge,
     "moral_graph_manipulation": _moral_graph_manipulation, "generative_slate_quality": _generative_slate_quality,
+    "safe_rlhf_dynamics": _safe_rlhf_dynamics,
 }
 
 

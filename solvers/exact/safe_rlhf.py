@@ -177,15 +177,20 @@ class PrimalDualTrace:
 
 
 def primal_dual(problem: SafeRLHFProblem, iterations: int = 2000, *, policy_update: str = "mmd",
-                policy_step: float = 10.0, multiplier_update: str = "projected", multiplier_step: float = 0.5,
+                policy_step: float = 10.0, multiplier_update: str = "projected", multiplier_step: float | None = None,
                 initial_multiplier: float = 1.0, delay: int = 0, cost_window: int = 1,
                 lambda_max: float = 1e6) -> PrimalDualTrace:
     """Policy and multiplier learning against each other, last iterates recorded (see the module docstring).
 
     The policy starts at the reference. ``policy_step`` is ``eta``; with MMD, ``eta * beta`` large makes the
     policy track ``pi_lambda`` closely, and the multiplier's projected rule is then gradient descent on the
-    dual function, which converges for ``multiplier_step < 2 beta / Var_pi(c)``.
+    dual function, whose curvature is ``Var_pi(c) / beta <= range(c)^2 / (4 beta)``: it converges for
+    ``multiplier_step < 8 beta / range(c)^2``, and the default ``multiplier_step`` is half that,
+    ``4 beta / range(c)^2`` (1 when beta = 0 or every cost is equal).
     """
+    if multiplier_step is None:
+        spread = float(problem.costs.max() - problem.costs.min())
+        multiplier_step = 4.0 * problem.beta / spread**2 if problem.beta > 0 and spread > 0 else 1.0
     if policy_update not in POLICY_UPDATES:
         raise ValueError(f"policy_update must be one of {list(POLICY_UPDATES)}, got {policy_update!r}")
     if multiplier_update not in MULTIPLIER_UPDATES:

@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy-step", type=float, default=10.0, help="dynamics: the policy's step size eta")
     parser.add_argument("--multiplier-update", choices=MULTIPLIER_UPDATES, default="projected",
                         help="dynamics: projected gradient or Safe RLHF's log-multiplier rule")
-    parser.add_argument("--multiplier-step", type=float, default=0.5, help="dynamics: the multiplier's step size")
+    parser.add_argument("--multiplier-step", type=float, default=None,
+                        help="dynamics: the multiplier's step size (default: 4 beta / range(cost)^2)")
     parser.add_argument("--initial-multiplier", type=float, default=1.0, help="dynamics: lambda at the start")
     parser.add_argument("--delay", type=int, default=0, help="dynamics: iterations before the multiplier moves")
     parser.add_argument("--cost-window", type=int, default=1, help="dynamics: iterations the cost estimate averages")

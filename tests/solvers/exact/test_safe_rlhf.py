@@ -96,8 +96,8 @@ def test_projected_dynamics_reach_a_zero_multiplier_exactly():
 def test_gradient_descent_ascent_is_slower_than_mmd():
     problem = build("two_prompts")
     target = solve(problem).multiplier
-    mmd = primal_dual(problem, 300)
-    gda = primal_dual(problem, 300, policy_update="gradient", policy_step=1.0)
+    mmd = primal_dual(problem, 1000)
+    gda = primal_dual(problem, 1000, policy_update="gradient", policy_step=1.0)
     assert abs(mmd.multiplier[-1] - target) < 1e-6 < abs(gda.multiplier[-1] - target)
 
 
