@@ -160,13 +160,18 @@ def _softmax_backward(grad_log_pi: np.ndarray, log_pi: np.ndarray) -> np.ndarray
 
 # --- pairwise losses ----------------------------------------------------------------------------------
 
-def _pairwise(logits: np.ndarray, pi_ref: np.ndarray, rewards: np.ndarray,
-              terms: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]) -> _PerPrompt:
-    """``L = sum_{i,j} pi_ref(i) pi_ref(j) phi_ij(h_i - h_j)``; ``terms(d, dr)`` gives ``phi`` and ``phi'``."""
+def _pairwise(logits: np.ndarray, pi_ref: np.ndarray, rewards: np.ndarray | None,
+              terms: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+              label_logits: np.ndarray | None = None) -> _PerPrompt:
+    """``L = sum_{i,j} pi_ref(i) pi_ref(j) phi_ij(h_i - h_j)``; ``terms(d, dr)`` gives ``phi`` and ``phi'``.
+
+    ``dr[i, j]`` is the log-odds of the label ``P(i > j)``: ``r_i - r_j`` under Bradley-Terry, or, for any
+    preference matrix (a cyclic population's), ``label_logits = logit(P)`` given directly.
+    """
     log_pi = log_softmax(logits, axis=-1)
     h = log_pi - np.log(pi_ref)
     d = h[:, :, None] - h[:, None, :]
-    dr = rewards[:, :, None] - rewards[:, None, :]
+    dr = label_logits if label_logits is not None else rewards[:, :, None] - rewards[:, None, :]
     w = pi_ref[:, :, None] * pi_ref[:, None, :]
     phi, dphi = terms(d, dr)
     slope = w * dphi
@@ -560,3 +565,38 @@ def mass_near(policy: Any, centre: float, radius: float) -> float:
     x = np.arange(policy.shape[-1])
     return float(policy[..., np.abs(x - centre) <= radius].sum(-1).mean())
 
+
+# --- offline losses on a preference matrix that is not Bradley-Terry -----------------------------------
+
+PAIRWISE_TERMS = {"dpo": _dpo_terms, "ipo": _ipo_terms}
+
+
+def fit_to_preferences(loss_name: str, preferences: Any, pi_ref: Any, beta: float) -> np.ndarray:
+    """The categorical policy minimising a pairwise offline loss (``dpo``, ``ipo`` or soft-label ``exo``) when the
+    pairs ``(i, j) ~ pi_ref x pi_ref`` are labelled by an arbitrary preference matrix ``P[i, j] = P(i > j)``
+    (e.g. a cyclic annotator population, where no reward explains ``P``). The losses assume Bradley-Terry
+    labels; on such ``P`` they fit the Bradley-Terry model closest to it in their own sense (DPO: the
+    maximum-likelihood ``h``; IPO: ``h_i - h_j`` regressed on ``(2 P_ij - 1) / (2 beta)``; EXO: the reverse
+    KL), whose policy need not be the game's maximal lottery."""
+    matrix = np.asarray(preferences, dtype=np.float64)
+    reference = np.asarray(pi_ref, dtype=np.float64)
+    n = reference.size
+    if matrix.shape != (n, n) or not np.allclose(matrix + matrix.T, 1.0, atol=1e-9):
+        raise ValueError(f"preferences must be an {n} x {n} matrix with P + P^T = 1, got shape {matrix.shape}")
+    beta = _positive(beta, "beta")
+    clipped = np.clip(matrix, 1e-12, 1 - 1e-12)
+    label_logits = (np.log(clipped) - np.log1p(-clipped))[None]
+    if loss_name == "exo":
+        terms = _exo_terms(beta, "soft", EXO_EPSILON)
+    elif loss_name in PAIRWISE_TERMS:
+        terms = PAIRWISE_TERMS[loss_name](beta)
+    else:
+        raise ValueError(f"fit_to_preferences takes the pairwise losses ['dpo', 'ipo', 'exo'], got {loss_name!r}")
+
+    def objective(logits: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = _pairwise(logits[None], reference[None], None, terms, label_logits)
+        return float(value[0]), grad[0]
+
+    result = minimize(objective, np.log(reference), jac=True, method="L-BFGS-B",
+                      options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-12})
+    return np.exp(log_softmax(result.x))

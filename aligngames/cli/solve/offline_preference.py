@@ -6,7 +6,9 @@ discretised-Gaussian family and prints each fit's mean, spread, forward KL ``KL(
 KL ``KL(pi || pi*)``: DPO-style losses spread over both modes, EXO-style ones sit on one
 (:mod:`aligngames.solvers.training.offline_preference`). ``--problem FILE`` reads ``pi_ref`` and
 ``rewards`` (one prompt's lists, or one row per prompt) and optionally ``beta``; ``--loss`` fits one
-loss; ``--json FILE`` writes the fits.
+loss; ``--json FILE`` writes the fits. ``--game SCENARIO`` instead fits DPO, IPO and EXO to a tabular
+preference game's matrix (``food``: a cyclic annotator population that no Bradley-Terry reward explains)
+for several beta and reports each policy's exploitability (NashConv) next to MPO's and the maximal lottery.
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ import math
 import numpy as np
 
 from aligngames.config import ConfigError, load_yaml
+from aligngames.envs.preference_game import matrix_game
+from aligngames.envs.preference_game.scenarios import SCENARIOS
 from aligngames.runs import atomic_write_json
-from aligngames.solvers.training.offline_preference import FAMILIES, LOSSES, fit
+from aligngames.solvers.equilibrium import mpo
+from aligngames.solvers.equilibrium.nash import exploitability, maximal_lottery
+from aligngames.solvers.training.offline_preference import FAMILIES, LOSSES, fit, fit_to_preferences
 
 
 def bimodal_problem(num_answers: int = 21) -> tuple[np.ndarray, np.ndarray, float]:
@@ -38,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--problem", metavar="FILE", default=None,
                         help="YAML / JSON with pi_ref and rewards (and optionally beta); default: the bimodal problem")
     parser.add_argument("--beta", type=float, default=None, help="override the KL weight")
+    parser.add_argument("--game", choices=SCENARIOS, default=None,
+                        help="fit dpo / ipo / exo to this tabular preference game and report their exploitability")
+    parser.add_argument("--betas", default="1,0.1,0.01", help="--game: the KL weights (default: %(default)s)")
     parser.add_argument("--k", default="2", help="K-sample losses: samples per prompt, or 'inf' (default: %(default)s)")
     parser.add_argument("--json", metavar="FILE", default=None, help="also write the fits to this JSON file")
 
@@ -51,7 +60,48 @@ def _k(text: str) -> int | None:
         raise ConfigError(f"--k must be an int >= 2 or 'inf', got {text!r}") from None
 
 
+def compare_on_game(scenario: str, betas: list[float]) -> dict:
+    """DPO / IPO / EXO (categorical, uniform reference) fitted to the game's preference matrix, against MPO and
+    the maximal lottery, each with its exploitability in the game."""
+    game = matrix_game(scenario=scenario)
+    payoffs = game.payoffs[0]
+    preferences = payoffs + 0.5
+    names = game.action_names[0]
+    reference = np.full(len(names), 1.0 / len(names))
+    rows = []
+    lottery = maximal_lottery(2 * preferences - 1)
+    rows.append({"method": "maximal lottery", "beta": None, "policy": lottery.tolist(),
+                 "exploitability": exploitability(payoffs, lottery, lottery)})
+    solved = mpo.solve(preferences, outer_steps=2000, track_average=False).policy
+    rows.append({"method": "mpo", "beta": None, "policy": solved.tolist(), "exploitability": exploitability(payoffs, solved, solved)})
+    for beta in betas:
+        for loss in ("dpo", "ipo", "exo"):
+            policy = fit_to_preferences(loss, preferences, reference, beta)
+            rows.append({"method": loss, "beta": beta, "policy": policy.tolist(),
+                         "exploitability": exploitability(payoffs, policy, policy)})
+    return {"scenario": scenario, "answers": list(names), "rows": rows}
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.game is not None:
+        if args.problem or args.loss:
+            raise ConfigError("--game fits dpo, ipo and exo to the game; it takes no --problem or --loss")
+        try:
+            betas = [float(part) for part in args.betas.split(",") if part.strip()]
+        except ValueError:
+            raise ConfigError(f"--betas: expected comma-separated numbers, got {args.betas!r}") from None
+        result = compare_on_game(args.game, betas)
+        lines = [f"{args.game}: answers {', '.join(result['answers'])}; uniform reference; exploitability = NashConv "
+                 f"of the policy in the symmetric preference game",
+                 f"{'method':<16}{'beta':>8}  {'exploitability':>14}  policy"]
+        for row in result["rows"]:
+            beta = "" if row["beta"] is None else f"{row['beta']:g}"
+            policy = ", ".join(f"{p:.3f}" for p in row["policy"])
+            lines.append(f"{row['method']:<16}{beta:>8}  {row['exploitability']:>14.4g}  {policy}")
+        print("\n".join(lines))
+        if args.json:
+            atomic_write_json(args.json, result)
+        return 0
     if args.problem:
         data = load_yaml(args.problem)
         if not isinstance(data, dict) or "pi_ref" not in data or "rewards" not in data:

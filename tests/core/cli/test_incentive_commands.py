@@ -179,3 +179,12 @@ def test_judge_eval_command_scores_a_labelled_file(tmp_path):
     data.write_text(json.dumps({"prompt": "x", "label": "benign"}) + "\n")
     result = run_cli("judge-eval", "embedding_harm", "--data", str(data))
     assert result.returncode == 2 and "answer" in result.stderr and "line 1" in result.stderr
+
+
+def test_offline_losses_against_the_game_solvers_on_a_cyclic_population(tmp_path):
+    out = tmp_path / "food.json"
+    result = run_cli("solve", "offline_preference", "--game", "food", "--betas", "0.01", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = {row["method"]: row for row in json.loads(out.read_text())["rows"]}
+    assert rows["mpo"]["exploitability"] < 1e-9 and rows["maximal lottery"]["exploitability"] < 1e-9
+    assert rows["dpo"]["exploitability"] == pytest.approx(0.3, abs=0.003)

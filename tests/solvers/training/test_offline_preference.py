@@ -10,6 +10,9 @@ import math
 import numpy as np
 import pytest
 
+from aligngames.envs.preference_game import matrix_game
+from aligngames.solvers.equilibrium import mpo
+from aligngames.solvers.equilibrium.nash import exploitability
 from aligngames.solvers.training import offline_preference as op
 
 # --- a tiny example, by hand --------------------------------------------------------------------------
@@ -314,3 +317,43 @@ def test_named_errors_on_names_and_settings():
         op.exo_loss((0.0, 0.0), PI2, R2, BETA, labels="hard", epsilon=0.7)
     with pytest.raises(ValueError, match=r"parameters of the gaussian family must have shape \(2,\)"):
         op.family_loss("dpo", "gaussian", (1.0, 2.0, 3.0), PI2, R2, BETA)
+
+
+# --- offline losses on a preference matrix no reward explains (a cyclic annotator population) -------------
+
+def test_ipo_on_any_preference_matrix_has_its_closed_form():
+    # IPO regresses h_i - h_j on (2 P_ij - 1) / (2 beta); its minimiser is pi ∝ pi_ref exp(P(y > pi_ref) / beta)
+    preferences = np.array([[0.5, 0.65, 0.4], [0.35, 0.5, 0.75], [0.6, 0.25, 0.5]])  # food: cyclic majority
+    reference = np.array([0.2, 0.5, 0.3])
+    for beta in (1.0, 0.3):
+        expected = reference * np.exp(preferences @ reference / beta)
+        np.testing.assert_allclose(op.fit_to_preferences("ipo", preferences, reference, beta), expected / expected.sum(),
+                                   atol=1e-9)
+
+
+def test_dpo_on_bradley_terry_preferences_is_the_kl_optimum():
+    rewards = np.array([1.0, 0.2, -0.5, 0.0])
+    preferences = 1 / (1 + np.exp(-(rewards[:, None] - rewards[None, :])))
+    reference = np.array([0.1, 0.4, 0.3, 0.2])
+    expected = reference * np.exp(rewards / 0.5)
+    np.testing.assert_allclose(op.fit_to_preferences("dpo", preferences, reference, 0.5), expected / expected.sum(),
+                               atol=1e-7)
+
+
+def test_offline_losses_pick_the_borda_winner_of_a_cyclic_population():
+    # food: burger beats sushi (0.65), sushi beats pasta (0.75), pasta beats burger (0.6); the maximal lottery is
+    # (0.5, 0.2, 0.3). As beta -> 0, DPO and EXO put their mass on sushi, the answer with the highest mean win
+    # rate, which burger exploits: NashConv 2 (0.65 - 1/2) = 0.3; MPO reaches the maximal lottery
+    game = matrix_game(scenario="food")
+    payoffs = game.payoffs[0]
+    reference = np.full(3, 1 / 3)
+    for loss in ("dpo", "exo"):
+        policy = op.fit_to_preferences(loss, payoffs + 0.5, reference, 0.01)
+        assert policy[1] > 0.99
+        assert exploitability(payoffs, policy, policy) == pytest.approx(0.3, abs=0.003)
+    solved = mpo.solve(payoffs + 0.5, outer_steps=2000, track_average=False).policy
+    np.testing.assert_allclose(solved, [0.5, 0.2, 0.3], atol=1e-9)
+    with pytest.raises(ValueError, match=r"takes the pairwise losses \['dpo', 'ipo', 'exo'\]"):
+        op.fit_to_preferences("dpo_rw", payoffs + 0.5, reference, 0.1)
+    with pytest.raises(ValueError, match="P \\+ P\\^T = 1"):
+        op.fit_to_preferences("dpo", np.ones((3, 3)), reference, 0.1)
