@@ -266,6 +266,16 @@ def make_agent(name: str, **kwargs: Any):
         raise TypeError(f"agent {name!r}: {error}") from error
 
 
+#: ``"replay"``: (judge, kwargs) -> a stand-in or None; ``"record"``: (made, judge, kwargs) -> the judge to use.
+_judge_hooks: dict[str, Any] = {}
+
+
+def set_judge_hooks(*, replay: Any, record: Any) -> None:
+    """Install what :func:`make_judge` consults to replay and to record judge calls
+    (:mod:`aligngames.judges.recording` installs them from its registration hook)."""
+    _judge_hooks.update(replay=replay, record=record)
+
+
 def make_judge(judge: Any, judge_kwargs: Mapping[str, Any] | None = None, *, expected: type | None = None):
     """A judge from a registered name with keyword arguments, or an instance used as it is.
 
@@ -274,6 +284,12 @@ def make_judge(judge: Any, judge_kwargs: Mapping[str, Any] | None = None, *, exp
         judge_kwargs: keyword arguments for the judge's constructor (only with a name).
         expected: the judge class the caller needs (``PreferenceJudge``, ``HarmJudge``, ...).
     """
+    load_plugins()  # installs the judge hooks (aligngames.judges.recording)
+    stand_in = _judge_hooks["replay"](judge, judge_kwargs) if "replay" in _judge_hooks else None
+    if stand_in is not None:  # a replayed run builds no judge
+        if expected is not None and not isinstance(stand_in, expected):
+            raise TypeError(f"judge {judge!r} was recorded as a {type(stand_in).__name__}, not a {expected.__name__}")
+        return stand_in
     if isinstance(judge, str):
         _check_remote_code("judge", judge, judge_kwargs or {})
         factory = JUDGES.spec(judge).load()
@@ -288,7 +304,7 @@ def make_judge(judge: Any, judge_kwargs: Mapping[str, Any] | None = None, *, exp
         made = judge
     if expected is not None and not isinstance(made, expected):
         raise TypeError(f"judge {judge!r} is not a {expected.__name__} (it is a {type(made).__name__})")
-    return made
+    return _judge_hooks["record"](made, judge, judge_kwargs) if "record" in _judge_hooks else made
 
 
 def list_envs() -> list[str]:

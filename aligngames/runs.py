@@ -280,6 +280,9 @@ def build_manifest(seed: int, extra: dict[str, Any] | None = None) -> dict[str, 
 CONFIG_FILE = "config.yaml"
 MANIFEST_FILE = "manifest.json"
 LOCK_FILE = ".lock"
+#: Where a run's judge calls are recorded (:mod:`aligngames.judges.recording`); the recording may start before
+#: the run folder's own files are written.
+JUDGE_CALLS_FOLDER = "judge_calls"
 
 
 #: Inside :func:`force_new_runs`: the run folders already started afresh there (each only once).
@@ -406,7 +409,7 @@ class RunFolder:
         """The stored manifest of a run to resume (None for a new run); refuse what cannot be resumed."""
         if not path.is_dir():
             return None
-        contents = {entry.name for entry in path.iterdir()} - {LOCK_FILE}
+        contents = {entry.name for entry in path.iterdir()} - {LOCK_FILE, JUDGE_CALLS_FOLDER}
         manifest_path, config_path = path / MANIFEST_FILE, path / CONFIG_FILE
         if not manifest_path.exists():
             if CONFIG_FILE in contents and contents - {CONFIG_FILE}:  # a run folder whose manifest was deleted

@@ -13,15 +13,18 @@ Agents on the command line are registry names with optional keyword arguments:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import logging
 import os
 import sys
 import types
 from collections.abc import Sequence
+from pathlib import Path
 
 from aligngames import registry
 from aligngames.config import ConfigError, parse_agent, parse_assignment
+from aligngames.judges import recording
 from aligngames.play.report import write_report
 from aligngames.play.rollout import play_episodes
 from aligngames.play.tournament import TournamentConfig, run_tournament
@@ -93,9 +96,22 @@ def add_force_new_argument(parser: argparse.ArgumentParser) -> None:
                              "(nothing is deleted) instead of resuming it")
 
 
+def _judge_calls(args: argparse.Namespace) -> contextlib.AbstractContextManager:
+    """Record the run's judge calls into ``--out`` (``--record-judges``), or answer them from ``--replay-judges RUN``."""
+    if args.record_judges and args.replay_judges:
+        raise ConfigError("--record-judges and --replay-judges exclude each other")
+    if args.replay_judges:
+        if not Path(args.replay_judges).is_dir():
+            raise ConfigError(f"--replay-judges {args.replay_judges}: no such run folder")
+        return recording.replaying(args.replay_judges)
+    if args.record_judges:
+        return recording.recording(args.out)
+    return contextlib.nullcontext()
+
+
 def _cmd_tournament(args: argparse.Namespace) -> int:
     config = TournamentConfig.from_yaml(args.config, seed=args.seed, backend=args.backend)
-    with force_new_runs(args.force_new):
+    with force_new_runs(args.force_new), _judge_calls(args):
         out = run_tournament(config, args.out, workers=args.workers, progress=not args.quiet)
     print(f"report: {out / 'report.md'}")
     return 0
@@ -210,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     tournament.add_argument("--backend", choices=["local", "ray"], default=None,
                             help="override the config's backend (results are the same)")
     tournament.add_argument("--quiet", action="store_true", help="no progress bar")
+    tournament.add_argument("--record-judges", action="store_true",
+                            help="append every judge call (identity, input hash, output) to OUT/judge_calls/")
+    tournament.add_argument("--replay-judges", metavar="RUN", default=None,
+                            help="answer judge calls from RUN's recorded calls instead of loading the judges")
     add_force_new_argument(tournament)
     tournament.set_defaults(run=_cmd_tournament)
 

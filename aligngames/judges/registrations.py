@@ -1,10 +1,12 @@
-"""The core preference judges."""
+"""The core preference judges, and the hooks that record and replay judge calls."""
 
 from aligngames import registry
+from aligngames.judges import recording
 
 
 def register() -> None:
-    """Register the feature judge and the reward-model judge."""
+    """Register the feature judge and the reward-model judge; install the record / replay hooks."""
+    registry.set_judge_hooks(replay=recording.replay_stand_in, record=recording.wrap_for_recording)
     registry.register_judge("features", "aligngames.judges:FeatureJudge",
                             "embedded preference judge: annotator groups scoring readable answer features (offline, CPU)")
     registry.register_judge("reward_model", "aligngames.judges:RewardModelJudge",
