@@ -92,5 +92,8 @@ def _run_language(args: argparse.Namespace) -> int:
         text = (f"{summary['steps']} of {config.total_steps} steps; win rate vs the initial policy "
                 f"{initial['win_rate']:.3f} ± {initial['ci95']:.3f}, vs the previous evaluation point "
                 f"{previous['win_rate']:.3f} ± {previous['ci95']:.3f}")
+        for name, scored in final.get("by_judge", {}).items():
+            text += (f"\n  judged by {name}: vs the initial policy {scored['vs_initial']['win_rate']:.3f} ± "
+                     f"{scored['vs_initial']['ci95']:.3f}")
     driver.report(args.out, f"{config.algorithm}: {text}")
     return 0

@@ -32,6 +32,9 @@ class LanguagePreferenceConfig:
         scale_advantages: divide each advantage by its group's standard deviation.
         system_prompt: the system prompt (None: the LLM agent's).
         eval_episodes: episodes per evaluation point (each judged in both seat orders).
+        eval_judges: comma-separated registered preference judges that also score every evaluation point
+            (``features,reward_model``...), so a policy that learns to please the training judge alone shows it;
+            the env's judge still sets the rewards.
         seed: the run seed.
         keep_checkpoints: checkpoint folders kept (the newest ones).
         model: the base model.
@@ -50,6 +53,7 @@ class LanguagePreferenceConfig:
     scale_advantages: bool = False
     system_prompt: str | None = None
     eval_episodes: int = 24
+    eval_judges: str = ""
     seed: int = 0
     keep_checkpoints: int = 2
     model: ModelSettings = field(default_factory=ModelSettings)
@@ -73,6 +77,10 @@ class LanguagePreferenceConfig:
                              "would need the weights copied into the engine every step: use generation.backend transformers")
         if self.keep_checkpoints < 1:
             raise ValueError("keep_checkpoints must be >= 1")
+
+    @property
+    def eval_judge_names(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in self.eval_judges.split(",") if name.strip())
 
     @property
     def total_steps(self) -> int:

@@ -35,6 +35,7 @@ from aligngames.agents.llm.agent import clean_text
 from aligngames.agents.llm.models import wrap_model
 from aligngames.agents.llm.vllm_backend import VLLMGenerator
 from aligngames.config import ConfigError
+from aligngames.judges import make_preference_judge
 from aligngames.runs import FRESH_START, atomic_write_json, read_json_file
 from aligngames.seeding import derive_seed, make_rng
 from aligngames.solvers.training.checkpoints import (
@@ -113,6 +114,7 @@ class LanguagePolicy:
             raise ConfigError(f"language-mode preference training needs a language-mode preference game; "
                               f"{env_name} with {dict(env_kwargs)} is not one (try -e mode=language)")
         self.judge = rules.judge
+        self.eval_judges = {name: make_preference_judge(name) for name in config.eval_judge_names}
         self.rules = rules
         self.action_space = self.env.action_space(SEAT)
         base = load_model(config.model.name, device=device_for(world, config.model.device), dtype=config.model.dtype)
@@ -270,8 +272,13 @@ class LanguagePolicy:
         prompts, mine = self.eval_answers(self.policy)
         if self._initial_answers is None:
             self._initial_answers = self.eval_answers(self.initial)[1]  # the initial policy never changes
-        result = {"vs_initial": win_rate(self.judge, prompts, mine, self._initial_answers),
-                  "vs_previous": win_rate(self.judge, prompts, mine, self.eval_answers(self.previous)[1])}
+        previous = self.eval_answers(self.previous)[1]
+        result: dict[str, Any] = {"vs_initial": win_rate(self.judge, prompts, mine, self._initial_answers),
+                                  "vs_previous": win_rate(self.judge, prompts, mine, previous)}
+        if self.eval_judges:  # the same answers, scored by judges the policy was not trained on
+            result["by_judge"] = {name: {"vs_initial": win_rate(judge, prompts, mine, self._initial_answers),
+                                         "vs_previous": win_rate(judge, prompts, mine, previous)}
+                                  for name, judge in self.eval_judges.items()}
         old, self.previous = self.previous, self.freeze("previous")
         self.release(old)
         return result

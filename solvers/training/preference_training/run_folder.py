@@ -87,7 +87,8 @@ def _train(config: LanguagePreferenceConfig, env_name: str, env_kwargs: Mapping[
                                "tokens": float(sum(line["tokens"] for line in lines))}
     evaluations = [line for line in lines if "vs_initial" in line]
     if evaluations:
-        summary["final"] = {key: evaluations[-1][key] for key in ("step", "vs_initial", "vs_previous")}
+        summary["final"] = {key: evaluations[-1][key] for key in ("step", "vs_initial", "vs_previous", "by_judge")
+                            if key in evaluations[-1]}
     if world.is_main and lines:
         plot_run(out, lines, config.algorithm)
     if finished and world.is_main:

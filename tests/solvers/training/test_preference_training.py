@@ -245,3 +245,20 @@ def test_config_checks():
         LanguagePreferenceConfig(generation=GenerationSettings(backend="vllm"), lora=LoRASettings(rank=0))
     assert iteration_schedule(LanguagePreferenceConfig(algorithm="spo", inner_steps=3, outer_steps=4)) == \
         IterationSchedule(0.1, 1.0, 12, 1, 3)
+
+
+def test_evaluation_points_are_also_scored_by_other_judges(tiny_model):
+    """``eval_judges`` scores the same evaluation answers with judges the policy is not trained on: the training
+    judge named again gives exactly its own win rates; another judge gives its own."""
+    config = tiny_config(tiny_model, eval_episodes=4, eval_judges="features")
+    policy = LanguagePolicy(config, "preference_game_v0", {"mode": "language"})  # trains on the features judge too
+    magnet = policy.snapshot()
+    policy.mmd_step(magnet, alpha=0.1, eta=1.0)
+    evaluation = policy.evaluate()
+    assert evaluation["by_judge"]["features"] == {"vs_initial": evaluation["vs_initial"],
+                                                  "vs_previous": evaluation["vs_previous"]}
+    lowercase = LanguagePolicy(tiny_config(tiny_model, eval_episodes=4, eval_judges="features"), "preference_game_v0",
+                               {"mode": "language", "judge": LowercaseJudge()})
+    assert set(lowercase.evaluate()["by_judge"]) == {"features"}
+    with pytest.raises(KeyError, match="unknown judge 'featurez'"):
+        LanguagePolicy(tiny_config(tiny_model, eval_judges="featurez"), "preference_game_v0", {"mode": "language"})
