@@ -61,3 +61,14 @@ def _row_lengths(value) -> str:
     if isinstance(value, Sized) and all(isinstance(row, Sized) for row in value):
         return f" (rows of lengths {[len(row) for row in value]})"
     return ""
+
+
+def check_settings(*checks: tuple[str, float, bool, str]) -> None:
+    """Raise one ``ValueError`` naming every setting that fails its check.
+
+    Each check is ``(name, value, ok, requirement)``, e.g. ``("eta", eta, eta > 0, "> 0")``; the message reads
+    ``iterations must be >= 1, got -5; eta must be > 0, got -1``.
+    """
+    failed = [f"{name} must be {requirement}, got {value!r}" for name, value, ok, requirement in checks if not ok]
+    if failed:
+        raise ValueError("; ".join(failed))

@@ -15,7 +15,9 @@ Steps (deterministic; re-running gives the same weights up to float rounding):
 The shipped weights are the training-split fit, so the held-out numbers describe exactly them.
 scikit-learn is needed here only; the judge itself runs on numpy.
 
-Usage: ``python -m aligngames.envs.red_team.train_judge [--data FILE] [--out FILE.safetensors]``.
+Usage: ``python -m aligngames.envs.red_team.train_judge [--data FILE] [--out FILE.safetensors]``. The weights go to
+``harm_classifier.safetensors`` in the current folder unless ``--out`` says otherwise: refreshing the shipped
+weights takes ``--out`` pointing at them, on purpose.
 """
 
 from __future__ import annotations
@@ -137,7 +139,9 @@ def train(data: Path = DATASET_FILE, out: Path = CLASSIFIER_FILE, config: TrainC
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATASET_FILE, help="labelled answers (JSON lines)")
-    parser.add_argument("--out", type=Path, default=CLASSIFIER_FILE, help="weights file (.safetensors; JSON beside it)")
+    parser.add_argument("--out", type=Path, default=Path(CLASSIFIER_FILE.name),
+                        help=f"weights file (.safetensors; JSON beside it; default: ./{CLASSIFIER_FILE.name}; the "
+                             f"shipped file is {CLASSIFIER_FILE})")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     train(args.data, args.out)

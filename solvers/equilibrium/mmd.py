@@ -34,6 +34,7 @@ from aligngames.solvers.equilibrium.games import zero_sum_matrix
 from aligngames.solvers.equilibrium.nash import exploitability as nash_exploitability
 from aligngames.solvers.equilibrium.results import MatrixSolverResult
 from aligngames.solvers.equilibrium.simplex import RunningAverage, check_distribution, mirror_step, uniform
+from aligngames.solvers.inputs import check_settings
 
 
 def action_values(payoffs: np.ndarray, row: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,5 +124,5 @@ class MMDConfig:
     iterations: int = 1000
 
     def __post_init__(self) -> None:
-        if self.alpha < 0 or self.eta <= 0 or self.iterations < 1:
-            raise ValueError("need alpha >= 0, eta > 0 and iterations >= 1")
+        check_settings(("alpha", self.alpha, self.alpha >= 0, ">= 0"), ("eta", self.eta, self.eta > 0, "> 0"),
+                       ("iterations", self.iterations, self.iterations >= 1, ">= 1"))

@@ -59,6 +59,7 @@ import numpy as np
 from aligngames.solvers.equilibrium.games import skew_symmetric_matrix
 from aligngames.solvers.equilibrium.results import SymmetricSolverResult, SymmetricTrace
 from aligngames.solvers.equilibrium.simplex import check_distribution, mirror_step, uniform
+from aligngames.solvers.inputs import check_settings
 
 
 class MagneticPolicy(Protocol):
@@ -178,6 +179,7 @@ class MPOConfig:
     outer_steps: int = 2000
 
     def __post_init__(self) -> None:
-        if self.alpha <= 0 or self.eta <= 0 or self.inner_steps < 1 or self.outer_steps < 1:
-            raise ValueError("need alpha > 0, eta > 0, inner_steps >= 1 and outer_steps >= 1")
+        check_settings(("alpha", self.alpha, self.alpha > 0, "> 0"), ("eta", self.eta, self.eta > 0, "> 0"),
+                       ("inner_steps", self.inner_steps, self.inner_steps >= 1, ">= 1"),
+                       ("outer_steps", self.outer_steps, self.outer_steps >= 1, ">= 1"))
 

@@ -27,6 +27,7 @@ import numpy as np
 from aligngames.solvers.equilibrium.games import skew_symmetric_matrix
 from aligngames.solvers.equilibrium.results import SymmetricSolverResult, SymmetricTrace
 from aligngames.solvers.equilibrium.simplex import check_distribution, geometric_mixture, mirror_step, uniform
+from aligngames.solvers.inputs import check_settings
 
 
 def nash_md_step(policy: np.ndarray, payoffs: np.ndarray, magnet: np.ndarray, *, eta: float, tau: float) -> np.ndarray:
@@ -91,5 +92,6 @@ class NashMDConfig:
     decreasing_step: bool = False
 
     def __post_init__(self) -> None:
-        if self.tau <= 0 or self.eta <= 0 or self.iterations < 1 or self.eta * self.tau > 1:
-            raise ValueError("need tau > 0, eta > 0, eta * tau <= 1 and iterations >= 1")
+        check_settings(("tau", self.tau, self.tau > 0, "> 0"), ("eta", self.eta, self.eta > 0, "> 0"),
+                       ("iterations", self.iterations, self.iterations >= 1, ">= 1"),
+                       ("eta * tau", self.eta * self.tau, self.eta * self.tau <= 1, "<= 1 (the mixture weight)"))

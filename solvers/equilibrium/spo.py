@@ -34,6 +34,7 @@ from aligngames.seeding import make_rng
 from aligngames.solvers.equilibrium.games import skew_symmetric_matrix
 from aligngames.solvers.equilibrium.results import SymmetricSolverResult, SymmetricTrace
 from aligngames.solvers.equilibrium.simplex import normalize_log
+from aligngames.solvers.inputs import check_settings
 
 
 def win_rate_rewards(preferences: np.ndarray, samples: np.ndarray) -> np.ndarray:
@@ -122,7 +123,7 @@ class SPOConfig:
     learner: str = "hedge"
 
     def __post_init__(self) -> None:
-        if self.eta <= 0 or self.iterations < 1 or self.num_samples < 2:
-            raise ValueError("need eta > 0, iterations >= 1 and num_samples >= 2")
+        check_settings(("eta", self.eta, self.eta > 0, "> 0"), ("iterations", self.iterations, self.iterations >= 1, ">= 1"),
+                       ("num_samples", self.num_samples, self.num_samples >= 2, ">= 2"))
         if self.learner not in LEARNERS:
             raise ValueError(f"learner must be one of {list(LEARNERS)}, got {self.learner!r}")

@@ -87,6 +87,7 @@ from aligngames.solvers.equilibrium.nash import action_values, nash_conv, solve_
 from aligngames.solvers.equilibrium.results import plot_trace
 from aligngames.solvers.equilibrium.simplex import RunningAverage, project_onto_simplex
 from aligngames.solvers.evaluation.ratings import alpha_rank
+from aligngames.solvers.inputs import check_settings
 
 log = logging.getLogger(__name__)
 
@@ -373,8 +374,10 @@ class PSROSettings:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         if self.meta_solver not in META_SOLVERS:
             raise ValueError(f"meta_solver must be one of {list(META_SOLVERS)}, got {self.meta_solver!r}")
-        if self.iterations < 0 or self.episodes < 1 or self.batch_size < 1 or self.prd_iterations < 1:
-            raise ValueError("need iterations >= 0, episodes >= 1, batch_size >= 1 and prd_iterations >= 1")
+        check_settings(("iterations", self.iterations, self.iterations >= 0, ">= 0"),
+                       ("episodes", self.episodes, self.episodes >= 1, ">= 1"),
+                       ("batch_size", self.batch_size, self.batch_size >= 1, ">= 1"),
+                       ("prd_iterations", self.prd_iterations, self.prd_iterations >= 1, ">= 1"))
         if self.nash_conv_tolerance is not None and not self.nash_conv_tolerance >= 0:
             raise ValueError(f"nash_conv_tolerance must be >= 0 (or null: never stop on NashConv), "
                              f"got {self.nash_conv_tolerance}")

@@ -76,6 +76,8 @@ def test_parse_agent_reads_yaml_values_and_keeps_lists_whole():
         (["play", "preference_game_v0", "-e", "mode", "--agents", "random", "random"], "expected KEY=VALUE"),
         (["tournament", "missing.yaml", "--out", "x"], "missing.yaml: config file not found"),
         (["report", "/nonexistent/run"], "is not a tournament run folder"),
+        (["solve", "mmd", "--env", "preference_game_v0", "-e", "mode=tabular", "--iterations", "-5", "--eta", "-1",
+          "--out", "unused"], "eta must be > 0, got -1.0; iterations must be >= 1, got -5"),
     ],
 )
 def test_errors_exit_2_with_a_clear_message(capsys, args, message):
@@ -229,3 +231,10 @@ def test_prompts_from_a_saved_hugging_face_dataset_folder(tmp_path):
     else:
         with pytest.raises(ValueError, match="no .arrow data files found"):
             datasets.read_prompts(str(saved))
+
+
+def test_train_judge_does_not_overwrite_the_shipped_weights_by_default():
+    result = subprocess.run([sys.executable, "-m", "aligngames.envs.red_team.train_judge", "--help"], capture_output=True,
+                            text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "default: ./harm_classifier.safetensors" in " ".join(result.stdout.split())
