@@ -6,7 +6,9 @@ and optionally ``reference``, ``beta``, ``threshold``) prints ``lambda*``, the o
 expected reward and cost, and the dual value (:mod:`aligngames.solvers.exact.safe_rlhf`). ``--dynamics N``
 also runs N iterations of primal-dual learning (MMD or gradient policy steps against a projected or
 Safe-RLHF multiplier update) and reports the last iterate's distance to ``lambda*``; ``--plot FILE`` draws
-the traces of lambda and the expected cost.
+the traces of lambda and the expected cost. ``--train STEPS --out RUN`` instead trains a LoRA policy in
+language mode against a learning multiplier (:mod:`aligngames.solvers.training.safe_rlhf_training`; ``-e``
+sets the env's prompts, judges and threshold, ``--model`` the base model).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import argparse
 import math
 from pathlib import Path
 
-from aligngames.config import ConfigError, load_yaml
+from aligngames.config import ConfigError, load_yaml, parse_assignment
 from aligngames.envs.safe_rlhf.problems import EXAMPLES, SafeRLHFProblem, build
 from aligngames.runs import atomic_write_json
 from aligngames.solvers.exact.safe_rlhf import (
@@ -25,6 +27,8 @@ from aligngames.solvers.exact.safe_rlhf import (
     primal_dual,
     solve,
 )
+from aligngames.solvers.training.safe_rlhf_training import SafeRLHFTrainingConfig, train
+from aligngames.solvers.training.settings import ModelSettings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +52,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lambda-max", type=float, default=1e6, help="dynamics: the largest multiplier")
     parser.add_argument("--plot", metavar="FILE", default=None, help="dynamics: draw the traces to this PNG")
     parser.add_argument("--json", metavar="FILE", default=None, help="also write the result to this JSON file")
+    training = parser.add_argument_group("language-mode training (--train)")
+    training.add_argument("--train", type=int, default=None, metavar="STEPS",
+                          help="train a LoRA policy for STEPS policy-gradient steps against a learning multiplier")
+    training.add_argument("--out", default=None, help="--train: the run folder")
+    training.add_argument("--model", default="embedded", help="--train: the base model (default: %(default)s)")
+    training.add_argument("--prompts-per-step", type=int, default=4, help="--train: prompts per step")
+    training.add_argument("--group-size", type=int, default=4, help="--train: answers per prompt")
+    training.add_argument("--env-arg", "-e", action="append", default=[], metavar="KEY=VALUE",
+                          help="--train: safe_rlhf_v0 language-mode keyword (prompts, reward_judge, cost_judge, threshold)")
 
 
 def load_problem(args: argparse.Namespace) -> SafeRLHFProblem:
@@ -58,7 +71,26 @@ def load_problem(args: argparse.Namespace) -> SafeRLHFProblem:
     return SafeRLHFProblem.from_mapping({**data, **{k: v for k, v in overrides.items() if v is not None}})
 
 
+def _train(args: argparse.Namespace) -> int:
+    if not args.out:
+        raise ConfigError("--train needs --out RUN_DIR (the run folder)")
+    if args.problem or args.example or args.dynamics:
+        raise ConfigError("--train trains in language mode; --example / --problem / --dynamics are the tabular solver's")
+    settings = {"threshold": args.threshold} if args.threshold is not None else {}
+    settings.update(dict(parse_assignment(item, "--env-arg") for item in args.env_arg))
+    config = SafeRLHFTrainingConfig(steps=args.train, prompts_per_step=args.prompts_per_step, group_size=args.group_size,
+                                    model=ModelSettings(args.model))
+    summary = train(config, settings, args.out, progress=True)
+    first, last = summary["first"], summary["last"]
+    print(f"{summary['steps']} steps: reward {first['reward']:.3f} -> {last['reward']:.3f}, cost {first['cost']:.3f} -> "
+          f"{last['cost']:.3f} (threshold {summary['threshold']:g}), lambda {first['lambda']:.3g} -> "
+          f"{summary['final_lambda']:.3g}\nrun folder: {args.out}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.train is not None:
+        return _train(args)
     problem = load_problem(args)
     if args.dynamics < 0:
         raise ConfigError(f"--dynamics must be >= 0, got {args.dynamics}")
