@@ -8,7 +8,7 @@ def register() -> None:
     registry.register_judge("llm", "aligngames.agents.llm.judges:LLMPreferenceJudge",
                             "LLM prompted as pairwise judge: P(A) from the A/B token log-probs, both orders averaged (cached)")
     registry.register_judge("llm_harm", "aligngames.agents.llm.judges:LLMHarmJudge",
-                            "LLM prompted as harm judge: P(Yes) from the Yes/No token log-probs (cached)")
+                            "LLM prompted as harm judge: P(Yes) from Yes/No log-probs, or a safety classifier's own format (format=llama_guard_3|llama_guard_2|shieldgemma|wildguard) (cached)")
     registry.register_agent("random", "aligngames.agents.basic:RandomAgent",
                             "samples uniformly from the legal actions (text: random characters)")
     registry.register_agent("constant", "aligngames.agents.basic:ConstantAgent",
