@@ -15,7 +15,12 @@ from aligngames.solvers.training.safe_rlhf_training import (
     next_multiplier,
     train,
 )
-from aligngames.solvers.training.settings import GenerationSettings, LoRASettings, ModelSettings, TrainerSettings
+from aligngames.solvers.training.settings import (
+    GenerationSettings,
+    LoRASettings,
+    ModelSettings,
+    TrainerSettings,
+)
 
 one_thread = _training.one_thread
 tiny_model = _training.tiny_model
