@@ -84,7 +84,7 @@ def test_psro_over_the_env_and_clear_errors(tmp_path, capsys):
     assert "mode='tabular'" in capsys.readouterr().err
     assert main(["solve", "mpo", "--env", "preference_game_v0", "-e", "mode=tabular", "--alpha", "-1",
                  "--out", str(tmp_path / "x")]) == 2
-    assert "alpha > 0" in capsys.readouterr().err
+    assert "alpha must be > 0, got -1.0" in capsys.readouterr().err
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
