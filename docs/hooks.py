@@ -256,10 +256,33 @@ def _safe_rlhf_dynamics(data: dict) -> str:
          f"descent-ascent's median error is {data['gda_over_mmd']:.2g} times MMD's.\n")
 
 
+def _sequence_form(data: dict) -> str:
+    games = data["games"]
+    speed = _table(
+        ["game", "sequences (p0 / p1)", "ours", "OpenSpiel mmd", "CFR+", "OpenSpiel / ours", "CFR+ / ours",
+         "max iterate difference"],
+        [[g["game"], "/".join(map(str, g["sequences"])), _seconds(g["speed"]["ours_mmd_s_per_iter"]),
+          _seconds(g["speed"]["openspiel_mmd_s_per_iter"]), _seconds(g["speed"]["cfr_plus_s_per_iter"]),
+          f"{g['speed']['openspiel_mmd_over_ours']:.0f}x", f"{g['speed']['cfr_plus_over_ours']:.0f}x",
+          f"{g['max_policy_difference_vs_openspiel_mmd']:.0e}"] for g in games])
+    labels = {"ours_mmd_fixed_magnet": "ours, fixed magnet", "ours_mmd_magnet_reset": "ours, magnet reset",
+              "openspiel_mmd": "OpenSpiel mmd"}
+    rows = []
+    for g in games:
+        for method, label in labels.items():
+            rows += [[g["game"], label, str(e["iterations"]), f"{e['nash_conv']:.2g}"] for e in g["convergence"][method]]
+        rows += [[g["game"], "CFR+ average (current)", str(e["iterations"]),
+                  f"{e['nash_conv_average']:.2g} ({e['nash_conv_current']:.2g})"] for e in g["convergence"]["cfr_plus"]]
+    return (f"**Time per iteration** (same run):\n\n{speed}\n"
+            f"**NashConv** after a budget of iterations (MMD: last iterate; CFR+: average policy):\n\n"
+            f"{_table(['game', 'method', 'iterations', 'NashConv'], rows)}\n"
+            f"Whole run: {data['total_seconds']:.0f} s, {data['machine']['cpus']} CPUs.\n")
+
+
 BENCHMARKS: dict[str, Callable[[dict], str]] = {
     "solvers": _solvers, "training": _training, "rollout": _rollout, "red_team_judge": _red_team_judge,
     "moral_graph_manipulation": _moral_graph_manipulation, "generative_slate_quality": _generative_slate_quality,
-    "safe_rlhf_dynamics": _safe_rlhf_dynamics,
+    "safe_rlhf_dynamics": _safe_rlhf_dynamics, "sequence_form": _sequence_form,
 }
 
 
