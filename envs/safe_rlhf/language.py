@@ -143,15 +143,11 @@ class LanguageSafeRLHFRules(LagrangianRules):
             info.update(self.multiplier_info())
         return info
 
-    def render_text(self) -> str:
-        lines = [f"=== safe_rlhf_v0 (language) round {min(self.round + 1, self.rounds)} of {self.rounds}, threshold "
-                 f"{self.threshold:g}"]
-        for entry in self.history:
-            lines.append(f"  round {entry['round'] + 1}: {entry['prompt']!r} -> {entry['answer']!r}; lambda "
-                         f"{entry['multiplier']:.4g}, reward {entry['reward']:.3f}, cost {entry['cost']:.3f}")
-        returns = self.returns()
-        lines.append(f"returns: policy {returns['policy']:+.4g}, multiplier {returns['multiplier']:+.4g}")
-        return "\n".join(lines)
+    label = "language"
+
+    def round_text(self, entry: dict[str, Any]) -> str:
+        return (f"{entry['prompt']!r} -> {entry['answer']!r}; lambda {entry['multiplier']:.4g}, reward "
+                f"{entry['reward']:.3f}, cost {entry['cost']:.3f}")
 
     def record(self) -> dict[str, Any]:
         return {"mode": "language", "rounds": [dict(entry) for entry in self.history], "returns": self.returns()}

@@ -91,6 +91,21 @@ class LagrangianRules(GameRules):
     def returns(self) -> dict[str, float]:
         return {agent: float(sum(entry["rewards"][agent] for entry in self.history)) for agent in AGENTS}
 
+    #: What ``render()`` calls the game in its first line (the problem's name, or the mode).
+    label: str
+
+    def round_text(self, entry: dict[str, Any]) -> str:
+        """One finished round in ``render()``."""
+        raise NotImplementedError
+
+    def render_text(self) -> str:
+        lines = [f"=== safe_rlhf_v0 ({self.label}) round {min(self.round + 1, self.rounds)} of {self.rounds}, "
+                 f"threshold {self.threshold:g}"]
+        lines += [f"  round {entry['round'] + 1}: {self.round_text(entry)}" for entry in self.history]
+        returns = self.returns()
+        lines.append(f"returns: policy {returns['policy']:+.4g}, multiplier {returns['multiplier']:+.4g}")
+        return "\n".join(lines)
+
 
 class SafeRLHFRules(LagrangianRules):
     """State and payoffs of one Safe-RLHF game.
@@ -189,15 +204,13 @@ class SafeRLHFRules(LagrangianRules):
             info.update(self.multiplier_info())
         return info
 
-    def render_text(self) -> str:
-        lines = [f"=== safe_rlhf_v0 ({self.problem.name}) round {min(self.round + 1, self.rounds)} of {self.rounds}, "
-                 f"threshold {self.problem.threshold:g}"]
-        for entry in self.history:
-            lines.append(f"  round {entry['round'] + 1}: {entry['prompt']} -> {entry['answer']}, lambda {entry['multiplier']:.4g}, "
-                         f"reward {entry['reward']:g}, cost {entry['cost']:g}")
-        returns = self.returns()
-        lines.append(f"returns: policy {returns['policy']:+.4g}, multiplier {returns['multiplier']:+.4g}")
-        return "\n".join(lines)
+    @property
+    def label(self) -> str:
+        return self.problem.name
+
+    def round_text(self, entry: dict[str, Any]) -> str:
+        return (f"{entry['prompt']} -> {entry['answer']}, lambda {entry['multiplier']:.4g}, reward {entry['reward']:g}, "
+                f"cost {entry['cost']:g}")
 
     def record(self) -> dict[str, Any]:
         return {"problem": self.problem.name, "rounds": [dict(entry) for entry in self.history], "returns": self.returns()}
