@@ -158,7 +158,65 @@ class LLMAgent(Agent):
         ``prompt``, ``options`` (the labels or texts scored), ``option_logprobs`` and ``choice``
         (the index into ``options``).
         """
-        results: list[tuple[Any, dict[str, Any]] | None] = [None] * len(turns)
+        return LLMAgent.act_together([(self, turns)])[0]
+
+    def batch_key(self) -> tuple[Any, ...] | None:
+        """Agents with equal keys can share one forward pass (:meth:`act_together`): the same loaded
+        model, decoding settings and batch size, on the transformers backend; their adapters may differ."""
+        if self.backend != "transformers":
+            return None
+        return ("LLMAgent", id(self.handle), self.generation, self.max_batch_size)
+
+    @staticmethod
+    def act_together(requests: Sequence[tuple[LLMAgent, Sequence[Turn]]]) -> list[list[tuple[Any, dict[str, Any]]]]:
+        """:meth:`act_batch_detailed` for several agents with one :meth:`batch_key` at once.
+
+        Every agent builds its prompts and draws its turn seeds exactly as it would alone (text turns
+        first, then choice turns, in order); then all text turns are decoded in shared batches of
+        ``max_batch_size`` rows and all choice turns scored together, each row with its agent's adapter.
+        A row's result depends on its prompt, seed and adapter only, not on the other rows.
+        """
+        if len({agent.batch_key() for agent, _ in requests}) > 1:
+            raise ValueError("act_together needs agents with one batch_key (same model, decoding settings and batch size)")
+        results: list[list[Any]] = [[None] * len(turns) for _, turns in requests]
+        writes: list[tuple[int, int, LLMAgent, str, int]] = []  # (request, turn, agent, prompt, seed)
+        picks: list[tuple[int, int, LLMAgent, str, int, list[str], list[Any]]] = []  # ... options, actions
+        for number, (agent, turns) in enumerate(requests):
+            text_turns, choice_turns = agent._split(turns)
+            for index in text_turns:
+                prompt = agent.prompt(turns[index].observation, turns[index].agent)
+                writes.append((number, index, agent, prompt, agent._turn_seed(turns[index].agent, prompt)))
+            prepared = [agent._options(turns[index]) for index in choice_turns]
+            for index, (options, actions) in zip(choice_turns, prepared):
+                prompt = agent.prompt(turns[index].observation, turns[index].agent, "Answer with one of: " + ", ".join(options))
+                picks.append((number, index, agent, prompt, agent._turn_seed(turns[index].agent, prompt), options, actions))
+        if not requests:
+            return []
+        first = requests[0][0]
+        for start in range(0, len(writes), first.max_batch_size):
+            chunk = writes[start:start + first.max_batch_size]
+            completions = first._generate([prompt for *_, prompt, _ in chunk], [seed for *_, seed in chunk],
+                                          [agent.adapter for _, _, agent, _, _ in chunk])
+            for (number, index, _, prompt, _), completion in zip(chunk, completions):
+                turn = requests[number][1][index]
+                results[number][index] = (clean_text(completion.text, turn.action_space), {
+                    "prompt": prompt,
+                    "completion": completion.text,
+                    "completion_ids": completion.token_ids,
+                    "token_logprobs": completion.token_logprobs,
+                    "finish_reason": completion.finish_reason,
+                })
+        if picks:
+            chosen = choose_options(first.handle, [pick[3] for pick in picks], [pick[5] for pick in picks],
+                                    first.generation, [pick[4] for pick in picks],
+                                    adapter=[pick[2].adapter for pick in picks], batch_size=first.max_batch_size)
+            for (number, index, _, prompt, _, options, actions), choice in zip(picks, chosen):
+                results[number][index] = (actions[choice.index], {
+                    "prompt": prompt, "options": options, "option_logprobs": choice.logprobs, "choice": choice.index})
+        return results
+
+    def _split(self, turns: Sequence[Turn]) -> tuple[list[int], list[int]]:
+        """The indices of the turns answered by writing text, and of those answered by choosing an option."""
         text_turns, choice_turns = [], []
         for index, turn in enumerate(turns):
             if isinstance(turn.action_space, spaces.Text):
@@ -170,13 +228,7 @@ class LLMAgent(Agent):
                 raise ValueError(
                     f"agent {turn.agent!r}: LLMAgent plays Text and Discrete action spaces, not {turn.action_space}"
                 )
-        for start in range(0, len(text_turns), self.max_batch_size):
-            chunk = text_turns[start:start + self.max_batch_size]
-            for index, result in zip(chunk, self._write([turns[i] for i in chunk])):
-                results[index] = result
-        for index, result in zip(choice_turns, self._choose([turns[i] for i in choice_turns])):
-            results[index] = result
-        return results  # type: ignore[return-value]
+        return text_turns, choice_turns
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -212,31 +264,15 @@ class LLMAgent(Agent):
         return torch.Generator(device=self.handle.device).manual_seed(seed)
 
     # --- text turns ---------------------------------------------------------------------------
-    def _write(self, turns: Sequence[Turn]) -> list[tuple[str, dict[str, Any]]]:
-        prompts = [self.prompt(turn.observation, turn.agent) for turn in turns]
-        seeds = [self._turn_seed(turn.agent, prompt) for turn, prompt in zip(turns, prompts)]
-        completions = self._generate(prompts, seeds)
-        results = []
-        for turn, prompt, completion in zip(turns, prompts, completions):
-            action = clean_text(completion.text, turn.action_space)
-            results.append((action, {
-                "prompt": prompt,
-                "completion": completion.text,
-                "completion_ids": completion.token_ids,
-                "token_logprobs": completion.token_logprobs,
-                "finish_reason": completion.finish_reason,
-            }))
-        return results
-
-    def _generate(self, prompts: list[str], seeds: list[int]) -> list[Completion]:
+    def _generate(self, prompts: list[str], seeds: list[int], adapters: list[str | None]) -> list[Completion]:
         if self.backend == "vllm":
             if self._vllm is None:
                 self._vllm = VLLMGenerator.for_model(self.handle)
-            if self.adapter is not None:
+            if any(adapter is not None for adapter in adapters):
                 raise ValueError("the vLLM backend here runs the base model only; use backend 'transformers' for adapters")
             return self._vllm.generate(prompts, self.generation, seeds)
         generators = None if self.generation.greedy else [self._generator(seed) for seed in seeds]
-        return generate(self.handle, prompts, self.generation, generators, adapter=self.adapter)
+        return generate(self.handle, prompts, self.generation, generators, adapter=adapters)
 
     # --- choice turns: discrete actions and listed legal texts ---------------------------------------
     def _options(self, turn: Turn) -> tuple[list[str], list[Any]]:
@@ -261,20 +297,6 @@ class LLMAgent(Agent):
         if not legal:
             raise ValueError(f"agent {turn.agent!r} has no legal action")
         return [labels[i] for i in legal], [int(space.start + i) for i in legal]
-
-    def _choose(self, turns: Sequence[Turn]) -> list[tuple[Any, dict[str, Any]]]:
-        """One batched scoring of every choice turn's options (:func:`~aligngames.agents.llm.generation.choose_options`)."""
-        if not turns:
-            return []
-        prepared = [self._options(turn) for turn in turns]
-        prompts = [self.prompt(turn.observation, turn.agent, "Answer with one of: " + ", ".join(options))
-                   for turn, (options, _) in zip(turns, prepared)]
-        seeds = [self._turn_seed(turn.agent, prompt) for turn, prompt in zip(turns, prompts)]
-        chosen = choose_options(self.handle, prompts, [options for options, _ in prepared], self.generation, seeds,
-                                adapter=self.adapter, batch_size=self.max_batch_size)
-        return [(actions[choice.index], {"prompt": prompt, "options": options, "option_logprobs": choice.logprobs,
-                                         "choice": choice.index})
-                for prompt, (options, actions), choice in zip(prompts, prepared, chosen)]
 
     # --- training helpers -------------------------------------------------------------------------
     def sequence_logprobs(self, prompts: Sequence[str], completions: Sequence[str | Sequence[int]]):

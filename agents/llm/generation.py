@@ -315,14 +315,14 @@ def next_token_logprobs(handle: LoadedModel, prompts: Sequence[str], *, adapter:
 # --- choosing among options -------------------------------------------------------------------------
 
 def option_logprobs(handle: LoadedModel, prompts: Sequence[str], options: Sequence[Sequence[str]], *,
-                    adapter: str | None = None, batch_size: int = 16) -> list[torch.Tensor]:
+                    adapter: Adapter = None, batch_size: int = 16) -> list[torch.Tensor]:
     """``log p(option | prompt)``, summed over the option's tokens, for every option of every prompt (no gradients).
 
     Args:
         handle: the model.
         prompts: complete prompt strings (chat template applied).
         options: ``options[i]`` are the option strings of ``prompts[i]`` (at least one each).
-        adapter: the LoRA adapter to run (None: the base model).
+        adapter: the LoRA adapter to run (None: the base model), or one per prompt.
         batch_size: about the most rows per forward pass (a prompt counts once, plus once per
             option longer than one token; one prompt's options always go together).
 
@@ -338,6 +338,9 @@ def option_logprobs(handle: LoadedModel, prompts: Sequence[str], options: Sequen
         raise ValueError(f"{len(prompts)} prompts but {len(options)} option lists")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    adapters = [adapter] * len(prompts) if adapter is None or isinstance(adapter, str) else list(adapter)
+    if len(adapters) != len(prompts):
+        raise ValueError(f"{len(prompts)} prompts but {len(adapters)} adapter names")
     prompt_ids = encode(handle.tokenizer, prompts)
     option_ids = []
     for index, choices in enumerate(options):
@@ -361,19 +364,20 @@ def option_logprobs(handle: LoadedModel, prompts: Sequence[str], options: Sequen
     results: list[torch.Tensor] = [torch.zeros(0)] * len(prompts)
     with torch.inference_mode():
         for chunk in chunks:
-            scores = _score_options(handle, [prompt_ids[i] for i in chunk], [option_ids[i] for i in chunk], adapter)
+            scores = _score_options(handle, [prompt_ids[i] for i in chunk], [option_ids[i] for i in chunk],
+                                    [adapters[i] for i in chunk])
             for index, values in zip(chunk, scores):
                 results[index] = values
     return results
 
 
 def _score_options(handle: LoadedModel, prompt_ids: list[list[int]], option_ids: list[list[list[int]]],
-                   adapter: str | None) -> list[torch.Tensor]:
+                   adapters: list[str | None]) -> list[torch.Tensor]:
     """:func:`option_logprobs` for one batch of prompts: one pass over the prompts, one over the option tails."""
     model, pad_id, device = handle.model, handle.tokenizer.pad_token_id, handle.device
     ids, mask, positions = left_pad(prompt_ids, pad_id, device)
     output = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1,
-                   **adapter_kwargs(handle, adapter, len(prompt_ids)))
+                   **adapter_kwargs(handle, adapters, len(prompt_ids)))
     first = torch.log_softmax(output.logits[:, -1].float(), dim=-1)  # (prompts, vocab): each option's first token
     totals = [first[row, [choice[0] for choice in choices]].clone() for row, choices in enumerate(option_ids)]
     tails = [(row, k) for row, choices in enumerate(option_ids) for k, choice in enumerate(choices) if len(choice) > 1]
@@ -391,7 +395,7 @@ def _score_options(handle: LoadedModel, prompt_ids: list[list[int]], option_ids:
         feed_positions = positions[rows, -1:] + 1 + torch.arange(width, device=device)[None, :]  # (tails, width)
         logits = model(input_ids=feed_ids.to(device), attention_mask=torch.cat([mask[rows], feed_mask.to(device)], dim=-1),
                        position_ids=feed_positions, use_cache=True, **{CACHE_KEYWORD: cache},
-                       **adapter_kwargs(handle, adapter, len(tails))).logits
+                       **adapter_kwargs(handle, [adapters[row] for row, _ in tails], len(tails))).logits
         logprobs = torch.log_softmax(logits.float(), dim=-1)  # (tails, width, vocab)
         for index, (row, k) in enumerate(tails):
             targets = torch.tensor(option_ids[row][k][1:], device=device)
@@ -423,7 +427,7 @@ class OptionChoice:
 
 
 def choose_options(handle: LoadedModel, prompts: Sequence[str], options: Sequence[Sequence[str]],
-                   config: GenerationConfig, seeds: Sequence[int], *, adapter: str | None = None,
+                   config: GenerationConfig, seeds: Sequence[int], *, adapter: Adapter = None,
                    batch_size: int = 16) -> list[OptionChoice]:
     """Choose one of ``options[i]`` for each ``prompts[i]`` by the options' log-probabilities.
 

@@ -45,7 +45,8 @@ from aligngames.config import ConfigError, from_mapping, load_yaml, to_mapping
 from aligngames.game import Dynamics, GameInfo, MetaGame, Utility
 from aligngames.intervals import mean_and_ci95
 from aligngames.play.report import write_report
-from aligngames.play.rollout import play_episodes
+from aligngames.play.rollout import Episode, MatchJob
+from aligngames.play.rollout import play_matches as play_jobs
 from aligngames.runs import RunFolder
 from aligngames.seeding import check_seed, derive_seed
 
@@ -55,7 +56,7 @@ MATCHES_FILE = "matches.jsonl"
 PAYOFFS_FILE = "payoffs.json"
 BACKENDS = ("local", "ray")
 #: Config keys that choose where matches run, not what they compute: a run may resume with others.
-EXECUTION_KEYS = frozenset({"backend", "ray_address"})
+EXECUTION_KEYS = frozenset({"backend", "ray_address", "max_live_episodes"})
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,10 @@ class TournamentConfig:
         seats: which pool agents play each seat (default: every agent in every seat).
         episodes: episodes per match.
         seed: the run seed; every random decision derives from it.
-        batch_size: env copies advanced together within a match (agents answer them in one batch).
+        batch_size: env copies of one match advanced together (agents answer them in one batch).
+        max_live_episodes: the most episodes, of all matches, the batched match engine advances together
+            when the matches run in this process (``workers=1``); an LLM agent's turns in all of them share
+            generation batches. Results do not depend on it.
         backend: ``"local"`` (this process, or a local process pool with ``--workers``) or ``"ray"``
             (each match is a Ray task); the results are the same either way.
         ray_address: the Ray cluster to join (default: ``RAY_ADDRESS``, else a local Ray instance).
@@ -82,6 +86,7 @@ class TournamentConfig:
     episodes: int = 10
     seed: int = 0
     batch_size: int = 16
+    max_live_episodes: int = 256
     backend: str = "local"
     ray_address: str | None = None
 
@@ -98,6 +103,8 @@ class TournamentConfig:
             raise ValueError(f"key 'episodes': expected a positive integer, got {self.episodes}")
         if self.batch_size < 1:
             raise ValueError(f"key 'batch_size': expected a positive integer, got {self.batch_size}")
+        if self.max_live_episodes < 1:
+            raise ValueError(f"key 'max_live_episodes': expected a positive integer, got {self.max_live_episodes}")
         check_seed(self.seed, "key 'seed'")
         if self.backend not in BACKENDS:
             raise ValueError(f"key 'backend': expected one of {list(BACKENDS)}, got {self.backend!r}")
@@ -153,17 +160,35 @@ def agent_seed(config: TournamentConfig, match: Match, seat: str) -> int:
     return derive_seed(config.seed, "agent", seat, *seating)
 
 
-def play_match(config: TournamentConfig, match: Match) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Play one match; return its ``matches.jsonl`` line and its transcript lines."""
+def match_job(config: TournamentConfig, match: Match) -> MatchJob:
+    """The match's episodes for the match engine, with its agents built and reset to their seeds."""
     seat_agents = {}
     for seat, name in match.seating.items():
         agent = config.agents[name].build()
         agent.reset(agent_seed(config, match, seat))
         seat_agents[seat] = agent
-    seeds = episode_seeds(config)
-    episodes = []
-    for start in range(0, len(seeds), config.batch_size):
-        episodes += play_episodes(config.make_env, seat_agents, seeds[start:start + config.batch_size])
+    seating = ", ".join(f"{seat}={name}" for seat, name in match.seating.items())
+    return MatchJob(config.make_env, seat_agents, episode_seeds(config), chunk_size=config.batch_size,
+                    name=f"match {match.index} ({seating})")
+
+
+def play_match(config: TournamentConfig, match: Match) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Play one match on its own; return its ``matches.jsonl`` line and its transcript lines."""
+    ((_, episodes),) = play_jobs([match_job(config, match)])
+    return match_result(match, episodes)
+
+
+def play_together(config: TournamentConfig, todo: list[Match]) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Play the matches ``todo`` in one batched match engine (at most ``config.max_live_episodes`` episodes
+    live at once) and yield each one's ``(matches.jsonl line, transcript lines)`` as it finishes; the same
+    results as :func:`play_match` on each."""
+    jobs = [match_job(config, match) for match in todo]
+    for index, episodes in play_jobs(jobs, max_live=config.max_live_episodes):
+        yield match_result(todo[index], episodes)
+
+
+def match_result(match: Match, episodes: list[Episode]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A finished match's ``matches.jsonl`` line and transcript lines."""
     returns = {seat: [episode.returns[seat] for episode in episodes] for seat in match.seating}
     line = {
         "match": match.index,
@@ -247,7 +272,7 @@ def _play(config: TournamentConfig, todo: list[Match], workers: int, progress: b
         if config.backend == "ray":
             results = _play_with_ray(config, todo, workers)
         elif workers == 1 or len(todo) <= 1:
-            results = (play_match(config, match) for match in todo)
+            results = play_together(config, todo)
         else:
             results = _play_with_processes(config, todo, workers)
         for result in results:

@@ -60,7 +60,8 @@ from aligngames.agents.red_team import GUARDS
 from aligngames.config import ConfigError, from_mapping, load_yaml, to_mapping
 from aligngames.embeddings import embed, mean_pairwise_cosine_distance
 from aligngames.envs.red_team.catalog import load_catalog
-from aligngames.play.tournament import Match, TournamentConfig, play_match, run_tournament
+from aligngames.play.rollout import play_matches as play_jobs
+from aligngames.play.tournament import Match, TournamentConfig, match_job, match_result, run_tournament
 from aligngames.runs import append_line, atomic_write_json
 from aligngames.solvers.population import psro
 from aligngames.solvers.population.psro import BestResponseOracle, Mixture, PSROConfig, PSROSettings
@@ -207,18 +208,35 @@ class GRTSOracle(BestResponseOracle):
     # --- evaluation ---------------------------------------------------------------------------------
     def match(self, red: AgentSpec, blue: AgentSpec) -> MatchStats:
         """Play (or recall) the match red vs blue with the run's episodes and seed."""
-        key = (spec_key(red), spec_key(blue))
-        if key not in self._matches:
-            settings = self.config.settings
-            tournament = TournamentConfig(ENV, {"red": red, "blue": blue}, dict(self.config.env_kwargs),
-                                          seats={RED: ("red",), BLUE: ("blue",)}, episodes=settings.episodes,
-                                          seed=settings.seed, batch_size=settings.batch_size)
-            line, transcripts = play_match(tournament, Match(0, {RED: "red", BLUE: "blue"}))
-            turns = [turn for episode in transcripts for turn in episode["record"]["turns"]]
-            self._matches[key] = MatchStats(
-                dict(line["mean"]), [t["prompt"] for t in turns if not t["benign"]],
-                [t["harm"] for t in turns if not t["benign"]], [bool(t["refused"]) for t in turns if t["benign"]])
-        return self._matches[key]
+        self.prefetch([(red, blue)])
+        return self._matches[(spec_key(red), spec_key(blue))]
+
+    def prefetch(self, pairs: Sequence[tuple[AgentSpec, AgentSpec]]) -> None:
+        """Play every ``(red, blue)`` match not yet played, all in one batched match engine (an LLM's turns
+        in all of them share generation batches); each gives what :meth:`match` alone would."""
+        todo: dict[tuple[str, str], tuple[AgentSpec, AgentSpec]] = {}
+        for red, blue in pairs:
+            key = (spec_key(red), spec_key(blue))
+            if key not in self._matches:
+                todo.setdefault(key, (red, blue))
+        if not todo:
+            return
+        settings = self.config.settings
+        seating = Match(0, {RED: "red", BLUE: "blue"})
+        jobs = [match_job(TournamentConfig(ENV, {"red": red, "blue": blue}, dict(self.config.env_kwargs),
+                                           seats={RED: ("red",), BLUE: ("blue",)}, episodes=settings.episodes,
+                                           seed=settings.seed, batch_size=settings.batch_size), seating)
+                for red, blue in todo.values()]
+        keys = list(todo)
+        bar = tqdm(total=len(jobs), desc="GRTS matches", unit="match", leave=False, disable=not self.progress or len(jobs) < 2)
+        with bar:
+            for index, episodes in play_jobs(jobs, max_live=settings.max_live_episodes):
+                line, transcripts = match_result(seating, episodes)
+                turns = [turn for episode in transcripts for turn in episode["record"]["turns"]]
+                self._matches[keys[index]] = MatchStats(
+                    dict(line["mean"]), [t["prompt"] for t in turns if not t["benign"]],
+                    [t["harm"] for t in turns if not t["benign"]], [bool(t["refused"]) for t in turns if t["benign"]])
+                bar.update()
 
     def embedding(self, red: AgentSpec) -> np.ndarray:
         """``e_red``: the normalised mean embedding of the prompts ``red`` writes (against the compliant baseline)."""
@@ -232,6 +250,16 @@ class GRTSOracle(BestResponseOracle):
         if len(population) < 2:
             return 0.0
         return mean_pairwise_cosine_distance(np.stack([self.embedding(spec) for spec in population]))
+
+    def _pairs(self, seat: str, specs: Sequence[AgentSpec], opponents: Mixture, *,
+               embeddings: bool = False) -> list[tuple[AgentSpec, AgentSpec]]:
+        """The ``(red, blue)`` matches that scoring ``specs`` in ``seat`` against ``opponents`` plays, and with
+        ``embeddings`` each red spec's prompt-embedding match against the compliant blue."""
+        pairs = [(spec, opponent) if seat == RED else (opponent, spec)
+                 for spec in specs for opponent, probability in opponents if probability > 0]
+        if embeddings and seat == RED:
+            pairs += [(spec, AgentSpec("compliant_blue")) for spec in specs]
+        return pairs
 
     def value(self, seat: str, candidate: AgentSpec, opponents: Mixture) -> float:
         """``seat``'s expected return with ``candidate`` against the opponents' mixture."""
@@ -250,6 +278,7 @@ class GRTSOracle(BestResponseOracle):
         opponents = mixtures[BLUE if seat == RED else RED]
         candidates = self.red_candidates if seat == RED else self.blue_candidates
         population = [spec for spec, _ in mixtures[seat]]
+        self.prefetch(self._pairs(seat, [*candidates.values(), *population], opponents, embeddings=True))
         members = np.stack([self.embedding(spec) for spec in population]) if seat == RED else None
         scored = []
         for name, spec in self._over(list(candidates.items()), f"{seat} best response"):
@@ -270,6 +299,9 @@ class GRTSOracle(BestResponseOracle):
         """NashConv of the mixtures in the candidate game (red candidates and population members x blue
         candidates and members): ``sum_seat max_c U_seat(c, sigma_other) - U_seat(sigma)``. Computed
         before each epoch's best responses, whose match results it shares (cached)."""
+        self.prefetch([pair for seat, candidates in ((RED, self.red_candidates), (BLUE, self.blue_candidates))
+                       for pair in self._pairs(seat, [*candidates.values(), *(spec for spec, _ in mixtures[seat])],
+                                               mixtures[BLUE if seat == RED else RED])])
         current = {seat: 0.0 for seat in (RED, BLUE)}
         for red, p in mixtures[RED]:
             for blue, q in mixtures[BLUE]:

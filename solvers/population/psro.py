@@ -345,6 +345,9 @@ class PSROSettings:
         episodes: episodes per match when the meta-game is estimated by play (--env).
         seed: run seed; every match is seeded from it and its seating.
         batch_size: env copies advanced together in a match (results do not depend on it).
+        max_live_episodes: the most episodes, of all the matches played at once in this process, advanced
+            together by the batched match engine (LLM turns of all of them share generation batches;
+            results do not depend on it).
         prd_iterations: projected replicator dynamics steps per meta-solve.
         prd_step: projected replicator dynamics step size.
         prd_floor: least probability projected replicator dynamics gives a policy.
@@ -360,6 +363,7 @@ class PSROSettings:
     episodes: int = 10
     seed: int = 0
     batch_size: int = 16
+    max_live_episodes: int = 256
     prd_iterations: int = 2000
     prd_step: float = 0.05
     prd_floor: float = 1e-6
@@ -377,6 +381,7 @@ class PSROSettings:
         check_settings(("iterations", self.iterations, self.iterations >= 0, ">= 0"),
                        ("episodes", self.episodes, self.episodes >= 1, ">= 1"),
                        ("batch_size", self.batch_size, self.batch_size >= 1, ">= 1"),
+                       ("max_live_episodes", self.max_live_episodes, self.max_live_episodes >= 1, ">= 1"),
                        ("prd_iterations", self.prd_iterations, self.prd_iterations >= 1, ">= 1"))
         if self.nash_conv_tolerance is not None and not self.nash_conv_tolerance >= 0:
             raise ValueError(f"nash_conv_tolerance must be >= 0 (or null: never stop on NashConv), "
@@ -436,7 +441,7 @@ CHECKPOINT_FILE = "checkpoint.json"
 NO_NEW_POLICY, NASH_CONV_WITHIN_TOLERANCE = "no new best response", "full-game NashConv <= tolerance"
 CRITERIA = (NO_NEW_POLICY, NASH_CONV_WITHIN_TOLERANCE)
 #: Settings that choose where matches run; a run may resume with other values.
-EXECUTION_SETTINGS = ("backend", "workers", "ray_address")
+EXECUTION_SETTINGS = ("backend", "workers", "ray_address", "max_live_episodes")
 MATCHES_FILE = "matches.jsonl"
 
 
@@ -578,7 +583,7 @@ def _epochs(config: PSROConfig, run: RunFolder, oracle: BestResponseOracle, seat
         populations = {seat: tuple(state.populations[seat]) for seat in seats}
         tournament = TournamentConfig(config.env, agents, config.env_kwargs, seats=populations,
                                       episodes=settings.episodes, seed=settings.seed, batch_size=settings.batch_size,
-                                      backend=settings.backend, ray_address=settings.ray_address)
+                                      max_live_episodes=settings.max_live_episodes, backend=settings.backend, ray_address=settings.ray_address)
         seatings = list(itertools.product(*(populations[seat] for seat in seats)))
         # step 1: play the matches the meta-game lacks, on the tournament runner's backend (matches are
         # seeded by the run seed and their seating alone, so the backend does not change the results)
