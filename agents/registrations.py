@@ -61,6 +61,14 @@ def register() -> None:
                             "safe_rlhf_v0 multiplier that always names the same lambda")
     registry.register_agent("safe_rlhf_tracking_lambda", "aligngames.agents.safe_rlhf:CostTrackingMultiplier",
                             "safe_rlhf_v0 multiplier learning lambda from observed costs (projected or Safe RLHF's log update)")
+    registry.register_agent("aligner_upstream", "aligngames.agents.aligner:UpstreamTable",
+                            "aligner_v0 upstream seat (policy / blue) sampling answers from the game's upstream table (or its own)")
+    registry.register_agent("aligner_tilt_corrector", "aligngames.agents.aligner:TiltCorrector",
+                            "aligner_v0 corrector playing the exact best response: the Gibbs tilt of the copy prior by exp(r / beta)")
+    registry.register_agent("aligner_copy_corrector", "aligngames.agents.aligner:CopyCorrector",
+                            "aligner_v0 corrector that copies the upstream answer (tabular or language mode)")
+    registry.register_agent("aligner_red", "aligngames.agents.aligner:RedTable",
+                            "aligner_v0 red seat sampling prompts from a mixture (default the solver's: the worst prompts for the composite)")
     registry.register_agent("pareto_preference_optimal", "aligngames.agents.pareto_preference:OptimalPreferencePolicy",
                             "pareto_preference_v0 policy reading w from info and sampling the exact per-w optimum")
     registry.register_agent("pareto_preference_fixed", "aligngames.agents.pareto_preference:FixedAnswer",
@@ -73,3 +81,5 @@ def register() -> None:
                             "replays a fixed list of actions, one per turn (for golden transcripts)")
     registry.register_agent("llm", "aligngames.agents.llm.agent:llm_agent",
                             "language model on HF transformers (default: embedded SmolLM2-135M-Instruct); batched, seeded")
+    registry.register_agent("http_llm", "aligngames.agents.llm.http_backend:http_agent",
+                            "language model behind an OpenAI-compatible server (vLLM, SGLang, llama.cpp, aligngames serve): base_url, model")

@@ -4,6 +4,7 @@
     aligngames play ENV --agents A B [--seed N] [--env-arg KEY=VALUE ...]
     aligngames tournament CONFIG.yaml --out RUN_DIR [--seed N] [--workers N]
     aligngames report RUN_DIR
+    aligngames serve [MODEL] [--port 8000]     (an OpenAI-compatible server for http_llm agents)
     aligngames solve SOLVER [solver options]   (aligngames solve SOLVER --help)
 
 Agents on the command line are registry names with optional keyword arguments:
@@ -18,6 +19,7 @@ import inspect
 import logging
 import os
 import sys
+import time
 import types
 from collections.abc import Sequence
 from pathlib import Path
@@ -185,6 +187,21 @@ def _cmd_judge_eval(args: argparse.Namespace) -> int:
     return module.run(parser.parse_args(solver_args))
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    # the server module needs torch and transformers: loaded when the command runs, like the agents
+    serve_model = registry.Spec("serve", "aligngames.agents.llm.server:serve_model", "").load()
+    httpd = serve_model(args.model, name=args.name, adapter=args.adapter, host=args.host, port=args.port,
+                        trust_remote_code=args.trust_remote_code)
+    host, port = httpd.server_address[:2]
+    print(f"serving {args.name or args.model!r} at http://{host}:{port}/v1 (Ctrl-C stops)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     print(f"report: {write_report(args.run_dir)}")
     return 0
@@ -251,6 +268,15 @@ def build_parser() -> argparse.ArgumentParser:
     judge_eval = commands.add_parser("judge-eval", parents=[_common(True)], add_help=False,
                                      help="evaluate a judge on labelled data: aligngames judge-eval JUDGE --data FILE.jsonl")
     judge_eval.set_defaults(run=_cmd_judge_eval, judge=None, judge_args=[])  # main() hands it the raw arguments
+
+    serve = commands.add_parser("serve", parents=[_common(True)],
+                                help="serve a model over an OpenAI-compatible HTTP API (for http_llm agents and other clients)")
+    serve.add_argument("model", nargs="?", default="embedded", help="a local model folder, or 'embedded' (the default)")
+    serve.add_argument("--name", default=None, help="the model name clients send (default: MODEL as given)")
+    serve.add_argument("--adapter", default=None, help="a LoRA adapter folder to serve on top of the model")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_cmd_serve)
 
     report = commands.add_parser("report", parents=[_common(True)], help="re-draw the report of a run folder")
     report.add_argument("run_dir")
