@@ -12,9 +12,12 @@ on the same base model, each row with its own LoRA adapter and its own seed.
 A match's episodes run in chunks of ``chunk_size`` (at most that many of them live at once); a
 match's next chunk starts when its previous one has ended, and new chunks are admitted while
 fewer than ``max_live`` episodes are live (continuous batching). Each episode is reset with its own
-seed and each agent sees its own turns in the same order whatever else is batched with them, so
-the results do not depend on ``max_live`` or on which matches run together. :func:`play_episodes`
-is the engine on one match.
+seed and each agent sees its own turns in the same order whatever else is batched with them, and a
+row's sampling seed is its own. What can still depend on the company a row keeps is float rounding:
+batched kernels of another shape can change an LLM's logits in the last bits, which on rare turns
+changes a sampled token (measured: one token in about 6000 on the embedded model, batch 32 vs 2).
+So callers that promise identical files fix which matches are played together (the tournament
+runner's ``matches_together``). :func:`play_episodes` is the engine on one match.
 
 With ``record_turns=True`` every episode also keeps its turns in order (``Episode.steps``): the
 seat, the action, and whatever the agent reports about how it chose it. Agents that can report

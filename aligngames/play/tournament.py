@@ -30,7 +30,7 @@ import json
 import logging
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +56,7 @@ MATCHES_FILE = "matches.jsonl"
 PAYOFFS_FILE = "payoffs.json"
 BACKENDS = ("local", "ray")
 #: Config keys that choose where matches run, not what they compute: a run may resume with others.
-EXECUTION_KEYS = frozenset({"backend", "ray_address", "max_live_episodes"})
+EXECUTION_KEYS = frozenset({"backend", "ray_address"})
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,11 @@ class TournamentConfig:
         episodes: episodes per match.
         seed: the run seed; every random decision derives from it.
         batch_size: env copies of one match advanced together (agents answer them in one batch).
-        max_live_episodes: the most episodes, of all matches, the batched match engine advances together
-            when the matches run in this process (``workers=1``); an LLM agent's turns in all of them share
-            generation batches. Results do not depend on it.
+        matches_together: matches played together by the batched match engine (consecutive matches in
+            match order form a group; an LLM's turns in all of them share generation batches). Part of what
+            the results are: batched kernels of another shape can change an LLM's sampled token on rare
+            turns, so a group is always played whole (a resume replays an unfinished group) and the files
+            do not depend on workers, backend or interruptions. 1: every match on its own.
         backend: ``"local"`` (this process, or a local process pool with ``--workers``) or ``"ray"``
             (each match is a Ray task); the results are the same either way.
         ray_address: the Ray cluster to join (default: ``RAY_ADDRESS``, else a local Ray instance).
@@ -86,7 +88,7 @@ class TournamentConfig:
     episodes: int = 10
     seed: int = 0
     batch_size: int = 16
-    max_live_episodes: int = 256
+    matches_together: int = 1
     backend: str = "local"
     ray_address: str | None = None
 
@@ -103,8 +105,8 @@ class TournamentConfig:
             raise ValueError(f"key 'episodes': expected a positive integer, got {self.episodes}")
         if self.batch_size < 1:
             raise ValueError(f"key 'batch_size': expected a positive integer, got {self.batch_size}")
-        if self.max_live_episodes < 1:
-            raise ValueError(f"key 'max_live_episodes': expected a positive integer, got {self.max_live_episodes}")
+        if self.matches_together < 1:
+            raise ValueError(f"key 'matches_together': expected a positive integer, got {self.matches_together}")
         check_seed(self.seed, "key 'seed'")
         if self.backend not in BACKENDS:
             raise ValueError(f"key 'backend': expected one of {list(BACKENDS)}, got {self.backend!r}")
@@ -178,13 +180,31 @@ def play_match(config: TournamentConfig, match: Match) -> tuple[dict[str, Any], 
     return match_result(match, episodes)
 
 
-def play_together(config: TournamentConfig, todo: list[Match]) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """Play the matches ``todo`` in one batched match engine (at most ``config.max_live_episodes`` episodes
-    live at once) and yield each one's ``(matches.jsonl line, transcript lines)`` as it finishes; the same
-    results as :func:`play_match` on each."""
-    jobs = [match_job(config, match) for match in todo]
-    for index, episodes in play_jobs(jobs, max_live=config.max_live_episodes):
-        yield match_result(todo[index], episodes)
+def play_group(config: TournamentConfig, group: Sequence[Match],
+               wanted: Collection[int] | None = None) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Play the matches of ``group`` together in one batched match engine and yield ``(matches.jsonl line,
+    transcript lines)`` for each one in ``wanted`` (default all) as it finishes."""
+    jobs = [match_job(config, match) for match in group]
+    for index, episodes in play_jobs(jobs):
+        if wanted is None or group[index].index in wanted:
+            yield match_result(group[index], episodes)
+
+
+def match_groups(todo: Sequence[Match], canonical: Sequence[Match], size: int) -> list[list[Match]]:
+    """The groups of ``size`` consecutive matches of ``canonical`` that hold a match of ``todo``."""
+    wanted = {match.index for match in todo}
+    missing = wanted - {match.index for match in canonical}
+    if missing:
+        raise ValueError(f"matches {sorted(missing)[:5]} are not in the list the groups are cut from")
+    groups = [list(canonical[start:start + size]) for start in range(0, len(canonical), size)]
+    return [group for group in groups if any(match.index in wanted for match in group)]
+
+
+def _play_group_in_worker(config_data: dict[str, Any], indices: list[int], wanted: list[int], registrations=()):
+    registry.restore_registrations(registrations)
+    config = from_mapping(TournamentConfig, config_data, "config")
+    by_index = {match.index: match for match in matches(config)}
+    return list(play_group(config, [by_index[index] for index in indices], set(wanted)))
 
 
 def match_result(match: Match, episodes: list[Episode]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -197,12 +217,6 @@ def match_result(match: Match, episodes: list[Episode]) -> tuple[dict[str, Any],
         "mean": {seat: float(np.mean(values)) for seat, values in returns.items()},
     }
     return line, [episode.to_json() for episode in episodes]
-
-
-def _play_match_in_worker(config_data: dict[str, Any], index: int, registrations=()):
-    registry.restore_registrations(registrations)  # what the parent registered in its own code
-    config = from_mapping(TournamentConfig, config_data, "config")
-    return play_match(config, matches(config)[index])
 
 
 # --- the run folder -----------------------------------------------------------------------------
@@ -256,25 +270,31 @@ def run_tournament(config: TournamentConfig, out: str | Path, *, workers: int = 
     return run.path
 
 
-def play_matches(config: TournamentConfig, todo: list[Match], *, workers: int = 1,
-                 progress: bool = False) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+def play_matches(config: TournamentConfig, todo: list[Match], *, workers: int = 1, progress: bool = False,
+                 canonical: Sequence[Match] | None = None) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Play ``todo`` (matches of the resolved ``config``, indexed as :func:`matches` numbers them) on
     ``config.backend`` and yield ``(matches.jsonl line, transcript lines)`` for each as it finishes
-    (other solvers, e.g. PSRO's meta-game estimation, play through the same backends)."""
-    return _play(config, todo, workers, progress, 0)
+    (other solvers, e.g. PSRO's meta-game estimation, play through the same backends).
+
+    Matches are played in groups of ``config.matches_together`` consecutive matches of ``canonical``
+    (default: every match of the config, in order), each group whole, so a match's result does not
+    depend on which other matches are still to play."""
+    return _play(config, todo, workers, progress, 0, canonical)
 
 
-def _play(config: TournamentConfig, todo: list[Match], workers: int, progress: bool,
-          already: int) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+def _play(config: TournamentConfig, todo: list[Match], workers: int, progress: bool, already: int,
+          canonical: Sequence[Match] | None = None) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Yield ``(matches.jsonl line, transcript lines)`` for each match of ``todo`` as it finishes."""
+    groups = match_groups(todo, matches(config) if canonical is None else canonical, config.matches_together)
+    wanted = {match.index for match in todo}
     bar = tqdm(total=already + len(todo), initial=already, unit="match", desc="tournament", disable=not progress)
     try:
         if config.backend == "ray":
-            results = _play_with_ray(config, todo, workers)
-        elif workers == 1 or len(todo) <= 1:
-            results = play_together(config, todo)
+            results = _play_with_ray(config, groups, wanted, workers)
+        elif workers == 1 or len(groups) <= 1:
+            results = (result for group in groups for result in play_group(config, group, wanted))
         else:
-            results = _play_with_processes(config, todo, workers)
+            results = _play_with_processes(config, groups, wanted, workers)
         for result in results:
             yield result
             bar.update()
@@ -282,14 +302,18 @@ def _play(config: TournamentConfig, todo: list[Match], workers: int, progress: b
         bar.close()
 
 
-def _play_with_processes(config: TournamentConfig, todo: list[Match], workers: int):
-    data = to_mapping(config)
+def _worker_arguments(config: TournamentConfig, group: list[Match], wanted: set[int]):
+    return to_mapping(config), [match.index for match in group], sorted(wanted & {match.index for match in group})
+
+
+def _play_with_processes(config: TournamentConfig, groups: list[list[Match]], wanted: set[int], workers: int):
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         registrations = registry.in_process_registrations()
-        futures = [pool.submit(_play_match_in_worker, data, match.index, registrations) for match in todo]
+        futures = [pool.submit(_play_group_in_worker, *_worker_arguments(config, group, wanted), registrations)
+                   for group in groups]
         try:
             for future in as_completed(futures):
-                yield future.result()
+                yield from future.result()
         finally:
             for future in futures:
                 future.cancel()
@@ -316,15 +340,14 @@ def ray_session(address: str | None, workers: int):
             ray.shutdown()
 
 
-def _play_with_ray(config: TournamentConfig, todo: list[Match], workers: int):
-    """Each match is a Ray task (see :func:`ray_session` for the cluster). Cluster nodes need aligngames installed."""
+def _play_with_ray(config: TournamentConfig, groups: list[list[Match]], wanted: set[int], workers: int):
+    """Each group of matches is a Ray task (see :func:`ray_session` for the cluster). Cluster nodes need aligngames installed."""
     with ray_session(config.ray_address, workers) as ray:
-        task = ray.remote(_play_match_in_worker)
-        data = to_mapping(config)
-        pending = [task.remote(data, match.index) for match in todo]
+        task = ray.remote(_play_group_in_worker)
+        pending = [task.remote(*_worker_arguments(config, group, wanted)) for group in groups]
         while pending:
             finished, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(finished[0])
+            yield from ray.get(finished[0])
 
 
 # --- payoffs ------------------------------------------------------------------------------------

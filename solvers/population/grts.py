@@ -212,8 +212,10 @@ class GRTSOracle(BestResponseOracle):
         return self._matches[(spec_key(red), spec_key(blue))]
 
     def prefetch(self, pairs: Sequence[tuple[AgentSpec, AgentSpec]]) -> None:
-        """Play every ``(red, blue)`` match not yet played, all in one batched match engine (an LLM's turns
-        in all of them share generation batches); each gives what :meth:`match` alone would."""
+        """Play every ``(red, blue)`` match not yet played, ``matches_together`` at a time in one batched match
+        engine (an LLM's turns in all of them share generation batches). With the default 1 each match is
+        played alone, exactly as :meth:`match` does; with more, a match's LLM samples can differ on rare
+        turns (float rounding of larger batches) with what else is still unplayed, e.g. after a resume."""
         todo: dict[tuple[str, str], tuple[AgentSpec, AgentSpec]] = {}
         for red, blue in pairs:
             key = (spec_key(red), spec_key(blue))
@@ -228,15 +230,17 @@ class GRTSOracle(BestResponseOracle):
                                            seed=settings.seed, batch_size=settings.batch_size), seating)
                 for red, blue in todo.values()]
         keys = list(todo)
+        size = settings.matches_together
         bar = tqdm(total=len(jobs), desc="GRTS matches", unit="match", leave=False, disable=not self.progress or len(jobs) < 2)
         with bar:
-            for index, episodes in play_jobs(jobs, max_live=settings.max_live_episodes):
-                line, transcripts = match_result(seating, episodes)
-                turns = [turn for episode in transcripts for turn in episode["record"]["turns"]]
-                self._matches[keys[index]] = MatchStats(
-                    dict(line["mean"]), [t["prompt"] for t in turns if not t["benign"]],
-                    [t["harm"] for t in turns if not t["benign"]], [bool(t["refused"]) for t in turns if t["benign"]])
-                bar.update()
+            for start in range(0, len(jobs), size):  # groups of matches_together, in the order asked
+                for index, episodes in play_jobs(jobs[start:start + size]):
+                    line, transcripts = match_result(seating, episodes)
+                    turns = [turn for episode in transcripts for turn in episode["record"]["turns"]]
+                    self._matches[keys[start + index]] = MatchStats(
+                        dict(line["mean"]), [t["prompt"] for t in turns if not t["benign"]],
+                        [t["harm"] for t in turns if not t["benign"]], [bool(t["refused"]) for t in turns if t["benign"]])
+                    bar.update()
 
     def embedding(self, red: AgentSpec) -> np.ndarray:
         """``e_red``: the normalised mean embedding of the prompts ``red`` writes (against the compliant baseline)."""

@@ -345,9 +345,9 @@ class PSROSettings:
         episodes: episodes per match when the meta-game is estimated by play (--env).
         seed: run seed; every match is seeded from it and its seating.
         batch_size: env copies advanced together in a match (results do not depend on it).
-        max_live_episodes: the most episodes, of all the matches played at once in this process, advanced
-            together by the batched match engine (LLM turns of all of them share generation batches;
-            results do not depend on it).
+        matches_together: meta-game matches played together by the batched match engine (their LLM turns
+            share generation batches); groups are cut from each epoch's new matches in order and always
+            played whole, so a resumed run gives the same files (see the tournament config's key).
         prd_iterations: projected replicator dynamics steps per meta-solve.
         prd_step: projected replicator dynamics step size.
         prd_floor: least probability projected replicator dynamics gives a policy.
@@ -363,7 +363,7 @@ class PSROSettings:
     episodes: int = 10
     seed: int = 0
     batch_size: int = 16
-    max_live_episodes: int = 256
+    matches_together: int = 1
     prd_iterations: int = 2000
     prd_step: float = 0.05
     prd_floor: float = 1e-6
@@ -381,7 +381,7 @@ class PSROSettings:
         check_settings(("iterations", self.iterations, self.iterations >= 0, ">= 0"),
                        ("episodes", self.episodes, self.episodes >= 1, ">= 1"),
                        ("batch_size", self.batch_size, self.batch_size >= 1, ">= 1"),
-                       ("max_live_episodes", self.max_live_episodes, self.max_live_episodes >= 1, ">= 1"),
+                       ("matches_together", self.matches_together, self.matches_together >= 1, ">= 1"),
                        ("prd_iterations", self.prd_iterations, self.prd_iterations >= 1, ">= 1"))
         if self.nash_conv_tolerance is not None and not self.nash_conv_tolerance >= 0:
             raise ValueError(f"nash_conv_tolerance must be >= 0 (or null: never stop on NashConv), "
@@ -441,7 +441,7 @@ CHECKPOINT_FILE = "checkpoint.json"
 NO_NEW_POLICY, NASH_CONV_WITHIN_TOLERANCE = "no new best response", "full-game NashConv <= tolerance"
 CRITERIA = (NO_NEW_POLICY, NASH_CONV_WITHIN_TOLERANCE)
 #: Settings that choose where matches run; a run may resume with other values.
-EXECUTION_SETTINGS = ("backend", "workers", "ray_address", "max_live_episodes")
+EXECUTION_SETTINGS = ("backend", "workers", "ray_address")
 MATCHES_FILE = "matches.jsonl"
 
 
@@ -583,17 +583,21 @@ def _epochs(config: PSROConfig, run: RunFolder, oracle: BestResponseOracle, seat
         populations = {seat: tuple(state.populations[seat]) for seat in seats}
         tournament = TournamentConfig(config.env, agents, config.env_kwargs, seats=populations,
                                       episodes=settings.episodes, seed=settings.seed, batch_size=settings.batch_size,
-                                      max_live_episodes=settings.max_live_episodes, backend=settings.backend, ray_address=settings.ray_address)
+                                      matches_together=settings.matches_together, backend=settings.backend, ray_address=settings.ray_address)
         seatings = list(itertools.product(*(populations[seat] for seat in seats)))
         # step 1: play the matches the meta-game lacks, on the tournament runner's backend (matches are
         # seeded by the run seed and their seating alone, so the backend does not change the results)
-        todo = [Match(index, dict(zip(seats, seating))) for index, seating in enumerate(seatings) if seating not in played]
+        # this epoch's new matches (those recorded before an interruption included) fix the groups the
+        # engine plays together, so a resumed epoch batches its remaining matches as the first try did
+        new = [Match(index, dict(zip(seats, seating))) for index, seating in enumerate(seatings)
+               if seating not in played or played[seating].get("epoch") == state.epoch]
+        todo = [match for match in new if tuple(match.seating[seat] for seat in seats) not in played]
         finished: dict[int, dict[str, Any]] = {}
         position = 0
-        for line, _ in play_matches(tournament, todo, workers=settings.workers):
+        for line, _ in play_matches(tournament, todo, workers=settings.workers, canonical=new):
             finished[line["match"]] = line
             while position < len(todo) and todo[position].index in finished:  # recorded in match order
-                line = {**finished.pop(todo[position].index), "match": len(played)}
+                line = {**finished.pop(todo[position].index), "match": len(played), "epoch": state.epoch}
                 run.append(MATCHES_FILE, line)
                 played[tuple(line["seating"][seat] for seat in seats)] = line
                 position += 1

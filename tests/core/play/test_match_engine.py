@@ -1,6 +1,7 @@
 """The batched match engine: many matches in lockstep give the same episodes as each match alone,
 LLM agents of different matches share generation batches (one row per adapter), ``max_live`` bounds
-the live episodes, and errors name the match."""
+the live episodes, the tournament runner plays fixed groups of matches (so resumes are exact), and
+errors name the match."""
 
 from __future__ import annotations
 
@@ -121,9 +122,10 @@ def test_an_illegal_move_names_the_match_the_seat_and_the_agent():
         list(play_matches([job]))
 
 
-def test_tournament_in_one_engine_equals_each_match_alone(tmp_path, population):
-    """An LLM population (a saved tiny base model, two adapter folders) through the tournament runner: the
-    batched engine (workers=1) writes the same lines and transcripts as playing each match on its own."""
+def test_tournament_groups_of_matches_equal_each_match_alone_and_resume_exactly(tmp_path, population):
+    """An LLM population (a saved tiny base model, two adapter folders) through the tournament runner:
+    groups of 4 matches in one engine write the same lines and transcripts as each match alone, and a
+    run that lost matches of a half-finished group replays the group and writes the same files."""
     model = save_tiny_model(tmp_path / "model", seed=4)
     folders = {name: lora_module.save_adapter(population, name, tmp_path / name) for name in ("red", "blue")}
     kwargs = {"model": str(model), "max_new_tokens": 6, "temperature": 1.0}
@@ -131,12 +133,44 @@ def test_tournament_in_one_engine_equals_each_match_alone(tmp_path, population):
               "blue": AgentSpec("llm", {**kwargs, "adapter": str(folders["blue"])}),
               "base": AgentSpec("llm", kwargs)}
     config = TournamentConfig("preference_game_v0", agents, {"mode": "language", "max_answer_length": 30},
-                              episodes=3, seed=3, batch_size=2, max_live_episodes=5).resolve()
-    run = run_tournament(config, tmp_path / "run", progress=False)
+                              episodes=3, seed=3, batch_size=2, matches_together=4).resolve()
+    calls = []
+    real_generate = agent_module.generate
+
+    def counting_generate(handle, prompts, *args, **kwargs):
+        calls.append(len(prompts))
+        return real_generate(handle, prompts, *args, **kwargs)
+
+    agent_module.generate = counting_generate
+    try:
+        run = run_tournament(config, tmp_path / "run", progress=False)
+    finally:
+        agent_module.generate = real_generate
+    # 9 matches in groups of 4, 4 and 1; a match's 3 episodes in chunks of 2 and 1; two seats
+    assert max(calls) == 4 * 2 and len(calls) == 2 * 2 * 3
     lines = [json.loads(line) for line in (run / "matches.jsonl").read_text().splitlines()]
+    assert len(lines) == 9
+    files = {path.name: path.read_text() for path in sorted((run / "transcripts").iterdir())}
     for match, line in zip(matches(config), lines):
         expected_line, expected_transcript = play_match(config, match)
         assert {key: line[key] for key in expected_line} == expected_line
-        transcript = (run / f"transcripts/match_{match.index:04d}.jsonl").read_text()
-        assert transcript == "".join(json.dumps(t, sort_keys=True) + "\n" for t in expected_transcript)
-    assert len(lines) == 9
+        assert files[f"match_{match.index:04d}.jsonl"] == "".join(json.dumps(t, sort_keys=True) + "\n" for t in expected_transcript)
+    # lose matches 5 and 6 of the second group (4-7): the rerun replays that group and records the two
+    kept = [line for line in (run / "matches.jsonl").read_text().splitlines() if json.loads(line)["match"] not in (5, 6)]
+    (run / "matches.jsonl").write_text("\n".join(kept) + "\n")
+    for index in (5, 6):
+        (run / f"transcripts/match_{index:04d}.jsonl").unlink()
+    (run / "payoffs.json").unlink()
+    resumed = run_tournament(config, run, progress=False)
+    assert {path.name: path.read_text() for path in sorted((resumed / "transcripts").iterdir())} == files
+    assert [json.loads(line) for line in (resumed / "matches.jsonl").read_text().splitlines()] == lines
+
+
+def test_groups_are_cut_from_the_canonical_order():
+    from aligngames.play.tournament import Match, match_groups
+
+    canonical = [Match(index, {}) for index in range(7)]
+    groups = match_groups([canonical[1], canonical[5]], canonical, 3)
+    assert [[match.index for match in group] for group in groups] == [[0, 1, 2], [3, 4, 5]]
+    with pytest.raises(ValueError, match=r"matches \[9\] are not in the list"):
+        match_groups([Match(9, {})], canonical, 3)
