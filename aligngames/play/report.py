@@ -3,7 +3,8 @@
 Besides the mean payoff, the report rates the pool with Nash averaging (the maximum-entropy Nash equilibrium of
 the antisymmetric part of the symmetric meta-game, Balduzzi et al. 2018) and alpha-rank (Omidshafiei et al.
 2019; one population for a symmetric game, one per seat otherwise), from
-:mod:`aligngames.solvers.evaluation.ratings`. Alpha-rank's selection intensity is scaled to the table:
+:mod:`aligngames.solvers.evaluation.ratings`, and, for two-seat symmetric games, Elo (Bradley-Terry on the decisive
+episodes, :mod:`aligngames.solvers.evaluation.elo`). Alpha-rank's selection intensity is scaled to the table:
 ``alpha = ALPHA_RANK_SCALE / max |payoff|``, so a payoff gap as large as the table's largest entry weighs
 ``exp(10)``.
 """
@@ -18,12 +19,17 @@ import networkx as nx
 import numpy as np
 
 from aligngames.runs import atomic_write_text
+from aligngames.solvers.evaluation.elo import bootstrap_elo, episode_results, fit_elo
 from aligngames.solvers.evaluation.ratings import alpha_rank, nash_averaging
 
 #: alpha-rank's selection intensity times the table's largest absolute payoff.
 ALPHA_RANK_SCALE = 10.0
 #: alpha-rank's population size.
 ALPHA_RANK_POPULATION = 50
+#: choix's regularisation for the Elo fit (a weak prior: finite ratings when an agent never loses).
+ELO_PRIOR = 0.01
+#: bootstrap resamples for the Elo intervals.
+ELO_RESAMPLES = 200
 
 
 def _md(name: str) -> str:
@@ -123,16 +129,34 @@ def _symmetric_ratings(run_dir: Path, names: list[str], table: np.ndarray, field
     average = nash_averaging(table, antisymmetrize=True)
     alpha = _alpha(table)
     ranked = alpha_rank(table, alpha=alpha, population_size=ALPHA_RANK_POPULATION)
+    elo, elo_note = _elo(run_dir, names)
     lines = ["## Ratings", "",
              f"Nash averaging: the maximum-entropy Nash of `(M - M^T) / 2` and each agent's payoff against it (0 in "
-             f"its support). Alpha-rank: stationary mass, alpha {alpha:.4g}, population {ALPHA_RANK_POPULATION}.", "",
-             "| agent | mean payoff | Nash mass | Nash average | alpha-rank mass |", "|---|---|---|---|---|"]
+             f"its support). Alpha-rank: stationary mass, alpha {alpha:.4g}, population {ALPHA_RANK_POPULATION}. "
+             f"Elo: {elo_note}", "",
+             "| agent | mean payoff | Nash mass | Nash average | alpha-rank mass | Elo [95% CI] |", "|---|---|---|---|---|---|"]
     for i in np.argsort(-ranked.stationary, kind="stable"):
         rating = 0.0 if abs(average.ratings[i]) < 5e-4 else float(average.ratings[i])  # no "-0.000"
         lines.append(f"| {_md(names[i])} | {field[i]:+.3f} | {average.nash[i]:.3f} | {rating:+.3f} | "
-                     f"{ranked.stationary[i]:.3f} |")
+                     f"{ranked.stationary[i]:.3f} | {elo[i]} |")
     figure = _draw_ratings(run_dir, names, {"Nash averaging mass": average.nash, "alpha-rank mass": ranked.stationary})
     return [*lines, "", f"![ratings]({figure.name})"]
+
+
+def _elo(run_dir: Path, names: list[str]) -> tuple[list[str], str]:
+    """Each agent's Elo cell and the note on how it was fitted: Bradley-Terry on the decisive episodes between
+    different agents (MAP with choix's weak prior ``ELO_PRIOR``, so an unbeaten agent stays finite), with
+    bootstrap percentile intervals over episodes (seeded: the report is the same every time)."""
+    path = run_dir / "matches.jsonl"
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    results, draws = episode_results(lines, names)
+    if not results:
+        return ["-"] * len(names), "no decisive episodes between different agents."
+    ratings = fit_elo(len(names), results, alpha=ELO_PRIOR)
+    intervals = bootstrap_elo(len(names), results, np.random.default_rng(0), resamples=ELO_RESAMPLES, alpha=ELO_PRIOR)
+    cells = [f"{rating:.0f} [{low:.0f}, {high:.0f}]" for rating, (low, high) in zip(ratings, intervals)]
+    return cells, (f"Bradley-Terry on {len(results)} decisive episodes ({draws} draws left out), mean 1000, "
+                   f"{ELO_RESAMPLES} bootstrap resamples.")
 
 
 def _seat_ratings(data: dict) -> list[str]:

@@ -66,3 +66,27 @@ def bootstrap_elo(num_players: int, results: Sequence[tuple[int, int]], rng: np.
         samples[b] = fit_elo(num_players, [results[k] for k in chosen], alpha=alpha, tolerance=1e-8)
     tail = 100.0 * (1.0 - level) / 2.0
     return np.percentile(samples, [tail, 100.0 - tail], axis=0).T
+
+
+def episode_results(lines: Sequence[dict], names: Sequence[str]) -> tuple[list[tuple[int, int]], int]:
+    """``(winner, loser)`` index pairs from tournament ``matches.jsonl`` lines of a two-seat game, one per
+    episode whose two returns differ, and the number of drawn episodes (left out). An agent against
+    itself, and agents not in ``names``, are skipped."""
+    index = {name: i for i, name in enumerate(names)}
+    results, draws = [], 0
+    for line in lines:
+        seats = list(line["seating"])
+        if len(seats) != 2:
+            raise ValueError(f"Elo needs a two-seat game; match {line.get('match')} has seats {seats}")
+        first, second = (line["seating"][seat] for seat in seats)
+        if first == second or first not in index or second not in index:
+            continue
+        for a, b in zip(line["returns"][seats[0]], line["returns"][seats[1]]):
+            if a > b:
+                results.append((index[first], index[second]))
+            elif b > a:
+                results.append((index[second], index[first]))
+            else:
+                draws += 1
+    return results, draws
+

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -98,6 +100,9 @@ def test_tournament_and_report_commands(tmp_path):
     assert sorted(row.split(" | ")[0][2:] for row in rows) == ["burger", "lottery", "pasta", "sushi", "uniform"]
     for column in (2, 4):  # Nash averaging and alpha-rank masses are distributions
         assert sum(float(row.split(" | ")[column].strip(" |")) for row in rows) == pytest.approx(1.0, abs=0.006)
+    elo = [re.fullmatch(r"(\d+) \[(\d+), (\d+)\]", row.split(" | ")[5].strip(" |")) for row in rows]
+    assert all(cell is not None and int(cell[2]) <= int(cell[1]) <= int(cell[3]) for cell in elo)
+    assert np.mean([int(cell[1]) for cell in elo]) == pytest.approx(1000, abs=1)  # ratings centred on 1000
     assert (tmp_path / "run" / "ratings.png").stat().st_size > 0
 
 
