@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import gymnasium
@@ -39,7 +40,7 @@ from aligngames.agents.llm.generation import (
 )
 from aligngames.agents.llm.lora import load_adapter
 from aligngames.agents.llm.models import EMBEDDED, LoadedModel, load_model
-from aligngames.agents.llm.vllm_backend import VLLMGenerator
+from aligngames.agents.llm.vllm_backend import VLLMGenerator, adapter_rank
 from aligngames.seeding import derive_seed
 from aligngames.text import sanitize
 
@@ -87,7 +88,8 @@ class LLMAgent(Agent):
         generation: decoding settings (recorded by :meth:`describe`).
         adapter: the name of a LoRA adapter loaded on ``handle`` (None: the base model).
         max_batch_size: the most prompts decoded together (more are split into several batches).
-        backend: ``"transformers"``, or ``"vllm"`` to generate text with vLLM (GPU, extra ``vllm``);
+        backend: ``"transformers"``, or ``"vllm"`` to generate text with vLLM (GPU, extra ``vllm``; adapters
+            loaded from folders run as vLLM multi-LoRA requests, a row each);
             log-probability scoring always uses the transformers model.
         choose_legal_texts: answer a text turn whose ``info["legal_texts"]`` lists its legal moves
             by choosing one of them by log-probability (True), or by writing free text (False).
@@ -162,10 +164,8 @@ class LLMAgent(Agent):
 
     def batch_key(self) -> tuple[Any, ...] | None:
         """Agents with equal keys can share one forward pass (:meth:`act_together`): the same loaded
-        model, decoding settings and batch size, on the transformers backend; their adapters may differ."""
-        if self.backend != "transformers":
-            return None
-        return ("LLMAgent", id(self.handle), self.generation, self.max_batch_size)
+        model, backend, decoding settings and batch size; their adapters may differ (vLLM: multi-LoRA)."""
+        return ("LLMAgent", id(self.handle), self.backend, self.generation, self.max_batch_size)
 
     @staticmethod
     def act_together(requests: Sequence[tuple[LLMAgent, Sequence[Turn]]]) -> list[list[tuple[Any, dict[str, Any]]]]:
@@ -266,13 +266,25 @@ class LLMAgent(Agent):
     # --- text turns ---------------------------------------------------------------------------
     def _generate(self, prompts: list[str], seeds: list[int], adapters: list[str | None]) -> list[Completion]:
         if self.backend == "vllm":
-            if self._vllm is None:
-                self._vllm = VLLMGenerator.for_model(self.handle)
-            if any(adapter is not None for adapter in adapters):
-                raise ValueError("the vLLM backend here runs the base model only; use backend 'transformers' for adapters")
-            return self._vllm.generate(prompts, self.generation, seeds)
+            return self._vllm_generate(prompts, seeds, adapters)
         generators = None if self.generation.greedy else [self._generator(seed) for seed in seeds]
         return generate(self.handle, prompts, self.generation, generators, adapter=adapters)
+
+    def _vllm_generate(self, prompts: list[str], seeds: list[int], adapters: list[str | None]) -> list[Completion]:
+        """vLLM with multi-LoRA: each row's adapter is the folder it was loaded from (one engine per model,
+        LoRA enabled up to the largest rank among the model's loaded adapter folders)."""
+        folders = {}
+        for name in sorted({adapter for adapter in adapters if adapter is not None}):
+            source = self.handle.adapters.get(name, "")
+            if not Path(source).is_dir():
+                raise ValueError(f"adapter {name!r} has no folder ({source!r}); the vLLM backend runs adapters "
+                                 f"saved with save_adapter and loaded from their folder")
+            folders[name] = source
+        if self._vllm is None:
+            saved = [source for source in self.handle.adapters.values() if Path(source).is_dir()]
+            self._vllm = VLLMGenerator.for_model(self.handle, max_lora_rank=max(map(adapter_rank, saved), default=None))
+        lora = [None if adapter is None else self._vllm.lora_for(adapter, folders[adapter]) for adapter in adapters]
+        return self._vllm.generate(prompts, self.generation, seeds, lora=lora if folders else None)
 
     # --- choice turns: discrete actions and listed legal texts ---------------------------------------
     def _options(self, turn: Turn) -> tuple[list[str], list[Any]]:
