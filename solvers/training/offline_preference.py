@@ -54,7 +54,9 @@ tests, EXO-RW with K = 2 or 3 samples from a uniform ``pi_ref`` fits a spread Ga
 Policy families (``fit``): ``categorical`` (free logits, one per answer: every loss reaches its fixed point)
 and ``gaussian`` (a discretised Gaussian over ordered answers at positions ``0..n-1``, parameters ``mean``
 and ``log_std``: when ``pi*`` is bimodal the reverse-KL fit sits on one mode, the forward-KL fit spreads over
-both).
+both) and ``low_rank`` (logits in a ``rank``-dimensional cosine basis over ordered answers,
+``logit(y) = sum_k w_k cos(pi k (y + 1/2) / n)``, ``k = 1..rank``: a log-linear family whose rank ``n - 1`` is
+the full categorical family, since with the constant the ``n`` cosines span every logit vector).
 """
 
 from __future__ import annotations
@@ -417,9 +419,23 @@ class _Family:
     backward: Callable[[np.ndarray, int, np.ndarray], np.ndarray]
 
 
+def cosine_basis(n: int, rank: int) -> np.ndarray:
+    """The ``(n, rank)`` basis of the low-rank family: column ``k - 1`` is ``cos(pi k (y + 1/2) / n)`` over
+    answers ``y = 0..n-1`` (the DCT-II rows without the constant, which softmax ignores)."""
+    y = np.arange(n, dtype=float)
+    return np.cos(np.pi * np.arange(1, rank + 1)[None, :] * (y[:, None] + 0.5) / n)
+
+
+def low_rank_logits(parameters: Any, n: int) -> np.ndarray:
+    """Logits of the low-rank family: ``cosine_basis(n, rank) @ w`` with ``rank = len(w)``."""
+    parameters = np.asarray(parameters, dtype=float)
+    return parameters @ cosine_basis(n, parameters.shape[-1]).T
+
+
 FAMILIES: dict[str, _Family] = {
     "categorical": _Family(lambda theta, n: np.asarray(theta, dtype=float), lambda theta, n, g: g),
     "gaussian": _Family(gaussian_logits, _gaussian_backward),
+    "low_rank": _Family(low_rank_logits, lambda theta, n, g: cosine_basis(n, len(theta)).T @ g),
 }
 
 
@@ -491,7 +507,10 @@ def family_loss(loss_name: str, family: str, parameters: Any, pi_ref: Any, rewar
     if len(pi_ref2) != 1:
         raise ValueError(f"family_loss takes one prompt: pi_ref must be 1-D, got shape {np.shape(pi_ref)}")
     parameters = np.asarray(parameters, dtype=float)
-    expected = (pi_ref2.shape[-1],) if family == "categorical" else (2,)
+    n = pi_ref2.shape[-1]
+    expected = (n,) if family == "categorical" else (2,) if family == "gaussian" else parameters.shape
+    if family == "low_rank" and not (parameters.ndim == 1 and 1 <= len(parameters) <= n - 1):
+        raise ValueError(f"parameters of the low_rank family must be a vector of length 1..{n - 1}, got shape {parameters.shape}")
     if parameters.shape != expected:
         raise ValueError(f"parameters of the {family} family must have shape {expected}, got {parameters.shape}")
     return _objective(name, chosen, pi_ref2, rewards2, beta, _settings(name, settings))(parameters)
@@ -517,11 +536,15 @@ def _gaussian_start(name: str, pi_ref: np.ndarray, rewards: np.ndarray, beta: fl
 
 
 def _fit_prompt(name: str, family_name: str, pi_ref: np.ndarray, rewards: np.ndarray, beta: float,
-                settings: dict[str, Any], tolerance: float, max_iterations: int) -> tuple[np.ndarray, Any]:
+                settings: dict[str, Any], tolerance: float, max_iterations: int, rank: int) -> tuple[np.ndarray, Any]:
     family = _family(family_name)
     n = pi_ref.shape[-1]
     if family_name == "categorical":
         start, bounds = np.log(pi_ref[0]), None
+    elif family_name == "low_rank":  # least squares of log pi_ref in the basis (exact for a uniform pi_ref: 0)
+        basis = cosine_basis(n, rank)
+        centred = np.log(pi_ref[0]) - np.log(pi_ref[0]).mean()
+        start, bounds = np.linalg.lstsq(basis, centred, rcond=None)[0], None
     else:
         start = _gaussian_start(name, pi_ref, rewards, beta, settings)
         bounds = [(-0.5, n - 0.5), (math.log(0.05), math.log(4.0 * n))]
@@ -532,18 +555,22 @@ def _fit_prompt(name: str, family_name: str, pi_ref: np.ndarray, rewards: np.nda
 
 
 def fit(loss_name: str, family: str, pi_ref: Any, rewards: Any, beta: float, *, tolerance: float = 1e-14,
-        max_iterations: int = 5000, **settings: Any) -> FitResult:
+        max_iterations: int = 5000, rank: int = 2, **settings: Any) -> FitResult:
     """Minimise the expected loss ``loss_name`` (one of :data:`LOSSES`, with its :data:`LOSS_SETTINGS`) over the
     policy family ``family`` (one of :data:`FAMILIES`) by L-BFGS-B (scipy.optimize.minimize), one prompt at a
     time (prompts are independent). Deterministic starts: ``categorical`` from ``pi_ref``'s log-probabilities,
     ``gaussian`` from the best point of a coarse grid (:func:`grid_search`), then refined within bounds
-    ``mean in [-0.5, n - 0.5]``, ``std in [0.05, 4n]``."""
+    ``mean in [-0.5, n - 0.5]``, ``std in [0.05, 4n]``; ``low_rank`` (``rank`` cosines) from the least-squares
+    projection of ``log pi_ref``."""
     name = _loss_name(loss_name)
     _family(family)
     settings = _settings(name, settings)
     pi_ref2, rewards2, beta = _problem(pi_ref, rewards, beta)
+    n = pi_ref2.shape[-1]
+    if family == "low_rank" and (isinstance(rank, bool) or not isinstance(rank, int) or not 1 <= rank <= n - 1):
+        raise ValueError(f"rank must be an integer in 1..{n - 1} (n - 1 = the full family) for {n} answers, got {rank!r}")
     fits = [_fit_prompt(name, family, pi_ref2[i:i + 1], rewards2[i:i + 1], beta, settings, tolerance,
-                        max_iterations) for i in range(len(pi_ref2))]
+                        max_iterations, rank) for i in range(len(pi_ref2))]
     logits = np.stack([logits for logits, _ in fits])
     policy = np.exp(log_softmax(logits, axis=-1))
     optimum = np.exp(log_softmax(np.log(pi_ref2) + rewards2 / beta, axis=-1))

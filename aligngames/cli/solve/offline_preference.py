@@ -41,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--loss", choices=LOSSES, default=None, help="fit one loss")
     which.add_argument("--compare", action="store_true", help="fit every loss (the default without --loss)")
     parser.add_argument("--family", choices=FAMILIES, default="gaussian", help="policy family (default: %(default)s)")
+    parser.add_argument("--rank", type=int, default=2, help="--family low_rank: cosines in the basis (default: %(default)s)")
     parser.add_argument("--problem", metavar="FILE", default=None,
                         help="YAML / JSON with pi_ref and rewards (and optionally beta); default: the bimodal problem")
     parser.add_argument("--beta", type=float, default=None, help="override the KL weight")
@@ -120,11 +121,11 @@ def run(args: argparse.Namespace) -> int:
     fits = {}
     for name in names:
         settings = {"k": k} if name in ("dpo_rw", "exo_rw") else {}
-        result = fit(name, args.family, reference, rewards, beta, **settings)
+        result = fit(name, args.family, reference, rewards, beta, rank=args.rank, **settings)
         fits[name] = result.to_dict()
         parameters = np.asarray(result.parameters)
         shown = (f"mean {parameters[0]:.2f}, std {math.exp(parameters[1]):.2f}" if args.family == "gaussian" and parameters.size == 2
-                 else f"{parameters.size} logits")
+                 else f"{parameters.size} cosine weights" if args.family == "low_rank" else f"{parameters.size} logits")
         lines.append(f"{name:<8}{result.forward_kl:>12.4f}{result.reverse_kl:>12.4f}{result.loss:>12.5f}  {shown}")
     print("\n".join(lines))
     if args.json:

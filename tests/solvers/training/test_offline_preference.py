@@ -357,3 +357,39 @@ def test_offline_losses_pick_the_borda_winner_of_a_cyclic_population():
         op.fit_to_preferences("dpo_rw", payoffs + 0.5, reference, 0.1)
     with pytest.raises(ValueError, match="P \\+ P\\^T = 1"):
         op.fit_to_preferences("dpo", np.ones((3, 3)), reference, 0.1)
+
+
+# --- the low-rank family ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["dpo", "exo"])
+def test_low_rank_family_of_full_rank_reaches_pi_star(name):
+    """n - 1 cosines and the (softmax-invariant) constant span every logit vector: the categorical fixed point."""
+    result = op.fit(name, "low_rank", RNG_PI, RNG_R, BETA, rank=len(RNG_PI) - 1)
+    np.testing.assert_allclose(result.policy, op.optimal_policy(RNG_PI, RNG_R, BETA), atol=1e-6)
+    assert result.parameters.shape == (len(RNG_PI) - 1,)
+
+
+@pytest.mark.parametrize("name", ["dpo", "exo", "exo_rw"])
+def test_rank_one_fit_is_the_minimum_of_a_fine_grid(name):
+    """One parameter: the fit's loss is the smallest loss on a 20001-point grid (to the grid's resolution)."""
+    pi_ref, rewards, beta = bimodal()
+    settings = {"k": 2} if name == "exo_rw" else {}
+    result = op.fit(name, "low_rank", pi_ref, rewards, beta, rank=1, **settings)
+    grid = np.linspace(-10, 10, 20001)
+    values = [op.family_loss(name, "low_rank", [w], pi_ref, rewards, beta, **settings)[0] for w in grid]
+    best = grid[int(np.argmin(values))]
+    assert abs(result.parameters[0] - best) <= 2e-3
+    assert result.loss <= min(values) + 1e-12
+    assert not np.allclose(result.policy, op.optimal_policy(pi_ref, rewards, beta), atol=0.05)  # a restricted fit
+
+
+def test_low_rank_gradients_and_errors():
+    pi_ref, rewards, beta = bimodal()
+    params = np.array([0.7, -1.1, 0.4])
+    _, grad = op.family_loss("dpo", "low_rank", params, pi_ref, rewards, beta)
+    numeric = numeric_gradient(lambda z: op.family_loss("dpo", "low_rank", z, pi_ref, rewards, beta)[0], params)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match=r"rank must be an integer in 1\.\.4 .* for 5 answers, got 5"):
+        op.fit("dpo", "low_rank", RNG_PI, RNG_R, BETA, rank=5)
+    with pytest.raises(ValueError, match="low_rank family must be a vector of length"):
+        op.family_loss("dpo", "low_rank", np.zeros(len(pi_ref)), pi_ref, rewards, beta)
