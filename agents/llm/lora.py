@@ -146,7 +146,7 @@ def adapter_digest(folder: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _free_name(handle: LoadedModel, name: str) -> str:
+def free_name(handle: LoadedModel, name: str) -> str:
     """``name``, or ``name-2``, ``name-3``... the first that no loaded adapter uses."""
     candidate, number = name, 1
     while candidate in handle.adapters:
@@ -188,7 +188,7 @@ def load_adapter(handle: LoadedModel, folder: str | Path, name: str | None = Non
             f"(sha256 {handle.identity['sha256'][:12]}...)"
         )
     if name is None:
-        name = _free_name(handle, saved.get("name") or folder.name)
+        name = free_name(handle, saved.get("name") or folder.name)
     _check_new_name(handle, name)
     if handle.is_peft:
         handle.model.load_adapter(str(folder), adapter_name=name, is_trainable=False)

@@ -13,14 +13,18 @@ Lagrangian, with the multiplier updated from the observed cost. Each step:
 4. the multiplier follows the step's mean cost ``J_c``: projected ``lambda += eta_lambda (J_c - d)`` or Safe
    RLHF's ``log lambda += eta_lambda lambda (J_c - d)``, capped at ``lambda_max``.
 
-Every step appends ``{step, reward, cost, lambda, ...}`` to ``metrics.jsonl`` (flushed); the run folder keeps
-the resolved config and manifest, ``training.png`` draws reward, cost and lambda, and the final adapter is an
-``llm`` agent spec in ``summary.json``. A run is not resumable part-way (rerun it); the tabular dynamics are
-:func:`aligngames.solvers.exact.safe_rlhf.primal_dual`.
+Every step appends ``{step, reward, cost, lambda, ...}`` to ``metrics.jsonl`` (flushed) and writes a checkpoint
+(``checkpoints/step_N``: the adapter's weights, the optimiser, the prompt generator's state and ``lambda``,
+each file checked by digest on resume), so an interrupted run reruns with the same command and continues from
+its last step, writing the same files as a run that was never stopped. The run folder keeps the resolved config
+and manifest, ``training.png`` draws reward, cost and lambda, and the final adapter is an ``llm`` agent spec in
+``summary.json``. The tabular dynamics are :func:`aligngames.solvers.exact.safe_rlhf.primal_dual`.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +39,17 @@ from aligngames.agents.llm import GenerationConfig, LLMAgent, load_model, lora
 from aligngames.agents.safe_rlhf import FixedMultiplier
 from aligngames.config import to_mapping
 from aligngames.play.rollout import play_episodes
-from aligngames.runs import RunFolder, append_line, atomic_write_json
+from aligngames.runs import (
+    RunFolder,
+    append_line,
+    atomic_write_json,
+    atomic_write_text,
+    read_json_file,
+    read_jsonl,
+)
 from aligngames.seeding import derive_seed, make_rng
 from aligngames.solvers.inputs import check_settings
+from aligngames.solvers.training import checkpoints
 from aligngames.solvers.training.policy_gradient import (
     PolicyGradientTrainer,
     PolicyRef,
@@ -52,8 +64,13 @@ from aligngames.solvers.training.settings import (
     TrainerSettings,
 )
 
+log = logging.getLogger(__name__)
+
 ENV = "safe_rlhf_v0"
 MULTIPLIER_UPDATES = ("projected", "log")
+METRICS_FILE = "metrics.jsonl"
+SUMMARY_FILE = "summary.json"
+ADAPTER_FILE = "adapter.safetensors"
 
 
 @dataclass(frozen=True)
@@ -124,9 +141,10 @@ def train(config: SafeRLHFTrainingConfig, env_kwargs: dict[str, Any], out: str |
     probe.close()
     with RunFolder.open(out, command="solve safe_rlhf --train", config={"settings": _plain(config), "env_kwargs": env_kwargs},
                         seed=config.seed) as run:
-        if (run.path / "metrics.jsonl").exists():
-            raise ValueError(f"{run.path} already holds a training run; this trainer does not resume part-way: "
-                             f"choose a new --out, or --force-new")
+        summary_path = run.path / SUMMARY_FILE
+        if summary_path.exists():  # finished: nothing to redo
+            return read_json_file(summary_path, keys=("steps", "final_lambda", "agent"),
+                                  remedy="delete it to write it again from the checkpoints, or choose a new --out")
         return _loop(config, env_kwargs, threshold, run.path, progress)
 
 
@@ -137,19 +155,43 @@ def _plain(config: SafeRLHFTrainingConfig) -> dict[str, Any]:
 def _loop(config: SafeRLHFTrainingConfig, env_kwargs: dict[str, Any], threshold: float, out: Path,
           progress: bool) -> dict[str, Any]:
     handle = load_model(config.model.name, device=config.model.device, dtype=config.model.dtype)
-    name = lora.add_adapter(handle, "safe_rlhf_policy", rank=config.lora.rank, alpha=config.lora.alpha,
+    name = lora.add_adapter(handle, lora.free_name(handle, "safe_rlhf_policy"), rank=config.lora.rank, alpha=config.lora.alpha,
                             target_modules=config.lora.target_modules, seed=derive_seed(config.seed, "safe-rlhf-lora"))
     learner = LLMAgent(handle, adapter=name, generation=GenerationConfig(max_new_tokens=config.generation.max_new_tokens,
                                                                         temperature=1.0),
                        max_batch_size=config.generation.batch_size)
     trainer = PolicyGradientTrainer(PolicyRef(handle, name), config.trainer, total_updates=config.steps * config.trainer.epochs)
     rng = make_rng(config.seed, "safe-rlhf-training")
-    multiplier, lines = float(config.initial_multiplier), []
+    multiplier, lines, start = float(config.initial_multiplier), [], 0
+    metrics_path, checkpoint_root = out / METRICS_FILE, out / "checkpoints"
+    found = checkpoints.latest_checkpoint(checkpoint_root)  # every file checked against its digest
+    if found is not None:
+        start, folder = found
+        checkpoints.restore_lines(folder, {METRICS_FILE: metrics_path})
+        state = read_json_file(folder / checkpoints.STATE_FILE, keys=("multiplier", "optimizer", "numpy_generator"),
+                               remedy=f"delete {folder} to resume from the checkpoint before it, or choose a new --out")
+        from peft import set_peft_model_state_dict
+
+        set_peft_model_state_dict(handle.model, checkpoints.load_tensors(folder / ADAPTER_FILE), adapter_name=name)
+        trainer.load_state(checkpoints.load_tensors(folder / checkpoints.TENSORS_FILE), state["optimizer"])
+        rng = checkpoints.restore_numpy_generator(state["numpy_generator"])
+        multiplier = float(state["multiplier"])
+        lines = [line for line in read_jsonl(metrics_path, repair=True) if line["step"] <= start]
+        log.info("resuming Safe RLHF training at step %d from %s", start, folder)
+    atomic_write_text(metrics_path, "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines))
+
+    def save_state(folder: Path) -> None:
+        checkpoints.save_tensors(folder / ADAPTER_FILE, lora.adapter_state(handle, name))
+        tensors, optimizer = trainer.state()
+        checkpoints.save_tensors(folder / checkpoints.TENSORS_FILE, tensors)
+        atomic_write_json(folder / checkpoints.STATE_FILE, {"multiplier": multiplier, "optimizer": optimizer,
+                                                            "numpy_generator": checkpoints.numpy_generator_state(rng)})
 
     def make_env():
         return registry.make(ENV, **env_kwargs)
 
-    for step in tqdm(range(config.steps), desc="safe_rlhf", unit="step", disable=not progress):
+    for step in tqdm(range(start, config.steps), desc="safe_rlhf", unit="step", initial=start, total=config.steps,
+                     disable=not progress):
         seeds = rng.integers(0, 2**63 - 1, size=config.prompts_per_step)
         learner.reset(derive_seed(config.seed, "safe-rlhf-agent", step))
         seat_agents = {"policy": learner, "multiplier": FixedMultiplier(multiplier)}
@@ -176,16 +218,17 @@ def _loop(config: SafeRLHFTrainingConfig, env_kwargs: dict[str, Any], threshold:
         line = {"step": step + 1, "reward": float(rewards.mean()), "cost": mean_cost, "lambda": multiplier,
                 "violation": max(mean_cost - threshold, 0.0),
                 **{key: value for key, value in metrics.items() if isinstance(value, int | float)}}
-        append_line(out / "metrics.jsonl", line)
+        append_line(metrics_path, line)
         lines.append(line)
         multiplier = next_multiplier(multiplier, mean_cost, threshold, config)
+        checkpoints.write_checkpoint(checkpoint_root, step + 1, save_state, lines={METRICS_FILE: metrics_path})
     folder = lora.save_adapter(handle, name, out / "adapters" / "policy")
     _plot(out, lines, threshold)
     agent = AgentSpec("llm", {"model": config.model.name, "adapter": str(folder.resolve()), "temperature": 1.0,
                               "max_new_tokens": config.generation.max_new_tokens})
     summary = {"steps": len(lines), "threshold": threshold, "final_lambda": multiplier,
                "first": lines[0], "last": lines[-1], "agent": {"type": agent.type, "kwargs": agent.kwargs}}
-    atomic_write_json(out / "summary.json", summary)
+    atomic_write_json(out / SUMMARY_FILE, summary)
     return summary
 
 

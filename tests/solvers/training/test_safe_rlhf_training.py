@@ -9,6 +9,7 @@ import _training
 import pytest
 import torch
 
+from aligngames.solvers.training.policy_gradient import PolicyGradientTrainer
 from aligngames.solvers.training.safe_rlhf_training import (
     SafeRLHFTrainingConfig,
     lagrangian_advantages,
@@ -56,5 +57,33 @@ def test_a_short_run_on_a_tiny_model(tiny_model, tmp_path):
     for name in ("config.yaml", "manifest.json", "summary.json", "training.png", "adapters/policy/adapter_model.safetensors"):
         assert (tmp_path / "run" / name).exists(), name
     assert summary["agent"]["type"] == "llm"
-    with pytest.raises(ValueError, match="does not resume part-way"):
-        train(config, {"cost_judge": "pattern_harm"}, tmp_path / "run")
+    assert train(config, {"cost_judge": "pattern_harm"}, tmp_path / "run") == summary  # finished: nothing redone
+
+
+def test_an_interrupted_run_resumes_to_the_same_files(tiny_model, tmp_path, monkeypatch):
+    """Stopped after its second update and rerun, a 3-step run writes the metrics, summary and adapter of a run
+    that was never stopped (the adapter, optimiser, prompt generator and lambda come back from the checkpoint)."""
+    config = SafeRLHFTrainingConfig(steps=3, prompts_per_step=2, group_size=2, initial_multiplier=0.5,
+                                    multiplier_step=0.5, model=ModelSettings(tiny_model), lora=LoRASettings(rank=4),
+                                    trainer=TrainerSettings(learning_rate=0.05, epochs=1, micro_batch_size=4),
+                                    generation=GenerationSettings(max_new_tokens=6, batch_size=4))
+    whole = train(config, {"cost_judge": "pattern_harm"}, tmp_path / "whole")
+    real_update, calls = PolicyGradientTrainer.update, []
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_update(self, *args, **kwargs)
+
+    monkeypatch.setattr(PolicyGradientTrainer, "update", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, {"cost_judge": "pattern_harm"}, tmp_path / "cut")
+    assert len((tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()) == 2
+    monkeypatch.setattr(PolicyGradientTrainer, "update", real_update)
+    resumed = train(config, {"cost_judge": "pattern_harm"}, tmp_path / "cut")
+    assert resumed["steps"] == 3
+    assert (tmp_path / "cut" / "metrics.jsonl").read_text() == (tmp_path / "whole" / "metrics.jsonl").read_text()
+    assert {k: v for k, v in resumed.items() if k != "agent"} == {k: v for k, v in whole.items() if k != "agent"}
+    adapter = "adapters/policy/adapter_model.safetensors"
+    assert (tmp_path / "cut" / adapter).read_bytes() == (tmp_path / "whole" / adapter).read_bytes()
