@@ -40,6 +40,7 @@ from aligngames import registry
 from aligngames.envs.adapter import GameRules, RulesAECEnv
 from aligngames.envs.debate.items import DebateItem, load_items
 from aligngames.envs.debate.judges import AgentJudge, DebateJudge, QuoteCountingJudge, parse_verdict
+from aligngames.envs.debate.recursive import RECURSIVE_PROTOCOLS, RecursiveDebateRules, make_recursive_rules
 from aligngames.envs.debate.rules import DebateRules
 from aligngames.envs.debate.sparse import DEFAULT_BUDGET, DEFAULT_WEIGHTS, SparseDebateRules
 
@@ -54,6 +55,9 @@ EXAMPLE_KWARGS = (
     {"protocol": "blind", "judge": "player"},
     {"mode": "tabular"},
     {"mode": "tabular", "weights": [1, 1, 1], "budget": 2},
+    {"mode": "tabular", "protocol": "recursive", "steps": 8},
+    {"mode": "tabular", "protocol": "recursive", "steps": 5, "values": 3, "check_error": 0.1},
+    {"mode": "tabular", "protocol": "recursive_consultancy", "steps": 6},
 )
 
 
@@ -71,13 +75,27 @@ def make_rules(mode: str = "language", *, protocol: str = "debate", judge: str |
                rounds: int = 3, max_words: int = 150, max_argument_length: int = 1500,
                correct_position: str | None = None, consultant_position: str | None = None,
                weights: Sequence[float] | None = None, budget: int | None = None,
-               feature_prior: float | None = None) -> GameRules:
+               feature_prior: float | None = None, steps: int | None = None, values: int | None = None,
+               check_error: float | None = None) -> GameRules:
     """Build the game's rules from the env's keyword arguments (see the module docstring).
 
     ``weights``, ``budget`` and ``feature_prior`` belong to tabular mode; ``protocol``, ``judge``,
     ``judge_kwargs``, ``item_ids`` and the positions to language mode. Giving one to the other mode is an
-    error rather than silently ignored.
+    error rather than silently ignored. ``protocol="recursive"`` / ``"recursive_consultancy"`` (tabular only) take
+    ``steps``, ``values``, ``check_error`` and the positions (:mod:`aligngames.envs.debate.recursive`).
     """
+    if protocol in RECURSIVE_PROTOCOLS:
+        others = {"judge": (judge, "quote_counting"), "judge_kwargs": (judge_kwargs, None), "split": (split, "train"),
+                  "item_ids": (item_ids, None), "rounds": (rounds, 3), "max_words": (max_words, 150),
+                  "max_argument_length": (max_argument_length, 1500), "weights": (weights, None),
+                  "budget": (budget, None), "feature_prior": (feature_prior, None)}
+        given = {name: value for name, (value, default) in others.items() if value != default}
+        return make_recursive_rules(mode, protocol=protocol, steps=steps, values=values, check_error=check_error,
+                                    correct_position=correct_position, consultant_position=consultant_position, **given)
+    recursive_only = [name for name, value in (("steps", steps), ("values", values), ("check_error", check_error))
+                      if value is not None]
+    if recursive_only:
+        raise ValueError(f"{recursive_only} apply to protocol='recursive' or 'recursive_consultancy' only")
     if mode == "tabular":
         language_only = {"protocol": (protocol, "debate"), "judge": (judge, "quote_counting"),
                          "judge_kwargs": (judge_kwargs, None), "item_ids": (item_ids, None),
@@ -119,4 +137,4 @@ def env(**kwargs) -> wrappers.OrderEnforcingWrapper:
 
 
 __all__ = ["EXAMPLE_KWARGS", "NAME", "AgentJudge", "DebateItem", "DebateJudge", "DebateRules", "QuoteCountingJudge",
-           "SparseDebateRules", "env", "load_items", "make_judge", "make_rules", "parse_verdict", "raw_env"]
+           "RecursiveDebateRules", "SparseDebateRules", "env", "load_items", "make_judge", "make_rules", "parse_verdict", "raw_env"]
