@@ -279,10 +279,22 @@ def _sequence_form(data: dict) -> str:
             f"Whole run: {data['total_seconds']:.0f} s, {data['machine']['cpus']} CPUs.\n")
 
 
+def _populations(data: dict) -> str:
+    rows = [[row["mode"], str(row["matches"]), f"{row['seconds']:.1f}", f"{row['tokens_per_second']:.1f}",
+             f"{row['generation_share']:.2f}", str(row["generate_calls"]), f"{row['mean_rows_per_call']:.1f}"]
+            for row in data["rows"]]
+    settings = data["settings"]
+    return (_table(["mode", "matches", "seconds", "tokens/s", "share generating", "generate calls", "rows per call"], rows)
+            + f"\nEngine over one match at a time: {data['speedup']:.2f}x; matches whose results differ between the two: "
+              f"{data['matches_differing']} of {data['rows'][0]['matches']}. {settings['adapters']} x {settings['adapters']} "
+              f"adapters, {settings['episodes']} episodes per match, {settings['rounds']} rounds, {settings['max_new_tokens']} "
+              f"new tokens per turn, {data['machine']['cpu_count']} CPUs, load average {data['rows'][1]['load_average_before']:.1f}.\n")
+
+
 BENCHMARKS: dict[str, Callable[[dict], str]] = {
     "solvers": _solvers, "training": _training, "rollout": _rollout, "red_team_judge": _red_team_judge,
     "moral_graph_manipulation": _moral_graph_manipulation, "generative_slate_quality": _generative_slate_quality,
-    "safe_rlhf_dynamics": _safe_rlhf_dynamics, "sequence_form": _sequence_form,
+    "safe_rlhf_dynamics": _safe_rlhf_dynamics, "sequence_form": _sequence_form, "populations": _populations,
 }
 
 
