@@ -152,6 +152,20 @@ def test_red_team_value_and_strategy():
     # eps = 0: the corrector copies, so the value is the upstream's; a tie splits red's mixture
     copy = solve(AlignerProblem.from_tables([[0.0, 1.0], [0.0, 1.0]], [[0.5, 0.5], [0.5, 0.5]], eps=0.0, beta=1.0))
     assert copy.value == pytest.approx(0.5) and copy.red_strategy == pytest.approx([0.5, 0.5])
+    # beta = 1, eps = 1/2, rewards (0, 1) on both prompts: the corrector's kernel is the module docstring's on
+    # both; an upstream that always answers bad gets V = mu*(good | bad) = e / (3 + e), one that always answers
+    # good V = mu*(good | good) = 3e / (1 + 3e); red picks the first prompt
+    soft = solve(AlignerProblem.from_tables([[0.0, 1.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]], eps=0.5, beta=1.0),
+                 rounds=2)
+    assert soft.expected_rewards == pytest.approx([E / (3 + E), 3 * E / (1 + 3 * E)])
+    assert soft.value == pytest.approx(E / (3 + E)) and soft.red_strategy == pytest.approx([1.0, 0.0])
+    assert soft.upstream_value == pytest.approx(0.0)
+    # a second round: pi_1 = q_0, so red's value is then min_x E_{q_1} r with q_1 = pi_0 K K; from bad,
+    # P(good) = K[0,1] K[1,1] + K[0,0] K[0,1]
+    bad_to_good, good_to_good = E / (3 + E), 3 * E / (1 + 3 * E)
+    weak_prompt = bad_to_good * good_to_good + (1 - bad_to_good) * bad_to_good
+    assert soft.round_expected_rewards() == pytest.approx([bad_to_good, weak_prompt])
+    assert weak_prompt > bad_to_good  # distillation helps the weak prompt
     result = solve(build("two_prompts"), rounds=2).to_dict()
     assert result["red"]["best_prompts"] == ["tricky"]
     assert set(result["expected_reward"]) == {"easy", "tricky"}
