@@ -77,6 +77,10 @@ def register() -> None:
                             "off_switch_v0 human: allows the robot iff U > 0 (rational), with a Boltzmann probability, or noisily")
     registry.register_agent("svo_ideal", "aligngames.agents.svo:IdealTypeAgent",
                             "svo_v0 ideal type: individualist, altruist, prosocial, inequality_averse or competitive")
+    registry.register_agent("weak_supervisor", "aligngames.agents.weak_to_strong:WeakSupervisor",
+                            "weak_to_strong_v0 supervisor playing the weak labeller's label from info['weak_label']")
+    registry.register_agent("majority_student", "aligngames.agents.weak_to_strong:MajorityStudent",
+                            "weak_to_strong_v0 tabular student: the majority of the supervisor's earlier labels of this input")
     registry.register_agent("scripted", "aligngames.agents.basic:ScriptedAgent",
                             "replays a fixed list of actions, one per turn (for golden transcripts)")
     registry.register_agent("llm", "aligngames.agents.llm.agent:llm_agent",

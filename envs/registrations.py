@@ -27,8 +27,16 @@ def register() -> None:
                           "one policy conditioned on the user's preference vector w over several judges' objectives (Panacea); paid the linear or Tchebycheff scalarised reward")
     registry.register_env("off_switch_v0", "aligngames.envs.off_switch",
                           "the off-switch game: a robot uncertain about the human's utility acts, switches off, or defers to the human")
+    registry.register_env("amplification_v0", "aligngames.envs.amplification",
+                          "iterated distillation and amplification: an overseer combines a distilled model's subtask answers (parity / majority / vote task trees)")
     registry.register_env("svo_v0", "aligngames.envs.svo",
                           "the SVO Slider Measure (six primary + nine secondary items) taken by any agent: SVO angle and category")
+    registry.register_env("aligner_v0", "aligngames.envs.aligner",
+                          "Aligner: a corrector seat rewrites the upstream policy's (or blue's) answer toward the judge, regularised to a copy prior; tabular (cooperative, red team) or language")
+    registry.register_env("weak_to_strong_v0", "aligngames.envs.weak_to_strong",
+                          "weak-to-strong generalization: a weak supervisor labels, a strong student learns from the labels; truth in info (random vs systematic label errors; tabular or language)")
+    registry.register_env("openspiel_v0", "aligngames.envs.openspiel",
+                          "any turn-based OpenSpiel game (kuhn_poker, leduc_poker, tic_tac_toe, ...) as a PettingZoo env with action masks; chance from the env's seed")
     registry.register_judge("quote_counting", "aligngames.envs.debate.judges:QuoteCountingJudge",
                             "debate judge: counts verified quotes that contain each side's answer, minus unverified ones (transparent)")
     registry.register_judge("agent_judge", "aligngames.envs.debate.judges:agent_judge",

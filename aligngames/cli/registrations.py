@@ -23,8 +23,16 @@ def register() -> None:
                              "Evaluate a judge on labelled data: harm judges (accuracy, AUROC, ECE, confusion matrix) or preference judges (agreement, position bias), with bootstrap intervals")
     registry.register_solver("off_switch", "aligngames.cli.solve.off_switch",
                              "exact values of the off-switch game (off_switch_v0): act, switch off or defer, and the incentive to keep the switch")
+    registry.register_solver("amplification", "aligngames.cli.solve.amplification",
+                             "IDA / recursive reward modelling (amplification_v0): exact accuracy by depth, fixed points and the error threshold, the compute / oversight trade-off")
+    registry.register_solver("recursive_debate", "aligngames.cli.solve.recursive_debate",
+                             "recursive (binary-search) debate vs consultancy vs no check under a one-step judge: exact judge accuracy by game-tree search")
     registry.register_solver("svo", "aligngames.cli.solve.svo",
                              "SVO of any agent: repeated sittings of the SVO Slider Measure (svo_v0), the angle with an interval and the category")
+    registry.register_solver("aligner", "aligngames.cli.solve.aligner",
+                             "Aligner (aligner_v0 tables): the corrector's Gibbs-tilt best response to a copy prior, the composite, win rate vs the upstream, iterated distillation's fixed point, the red-team value")
+    registry.register_solver("weak_to_strong", "aligngames.cli.solve.weak_to_strong",
+                             "weak-to-strong generalization (weak_to_strong_v0): exact weak / weak-to-strong / ceiling performance and PGR")
     registry.register_solver("sparse_debate", "aligngames.cli.solve.sparse_debate",
                              "exact minimax value of sparse-evidence debate (debate_v0 tabular): the honest debater's advantage")
     registry.register_solver("debate_eval", "aligngames.cli.solve.debate_eval",
