@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aligngames.embeddings import embed
 from aligngames.envs.weak_to_strong import language
 from aligngames.solvers.exact.weak_to_strong import EvaluationReport, evaluate_scores, train_logistic_student
 
@@ -49,8 +50,6 @@ class EmbeddingExperiment:
 
 
 def _default_embed(texts: Sequence[str]) -> np.ndarray:
-    from aligngames.embeddings import embed
-
     return embed(list(texts))
 
 

@@ -37,6 +37,7 @@ from aligngames.solvers.exact.weak_to_strong import (
     solve_classification,
     solve_linear,
 )
+from aligngames.solvers.training.weak_to_strong import embedding_experiment
 
 SETTINGS = ("classification", "linear", "logistic", "embeddings")
 LINEAR_KEYS = {"covariance", "target", "weak_indices", "strong_indices", "weak_features", "strong_features",
@@ -179,8 +180,6 @@ def run_embeddings(args: argparse.Namespace) -> tuple[list[str], dict]:
     if args.example is not None or args.problem is not None:
         raise ConfigError("--setting embeddings uses the packaged harm task; --example / --problem are for the other "
                           "settings")
-    from aligngames.solvers.training.weak_to_strong import embedding_experiment
-
     flip_rate = 0.19 if args.flip_rate is None else args.flip_rate
     result = embedding_experiment(np.random.default_rng(args.seed), labeller=args.labeller, flip_rate=flip_rate,
                                   aux_alpha=args.aux_alpha, confidence=args.confidence)
