@@ -13,6 +13,10 @@ from ``info``, which the env gives the seat that acts):
 
 Tabular mode: :class:`GreedyRevealer` reveals the hidden feature that pushes ``w . x`` furthest
 toward its own answer.
+
+Recursive debate (``protocol="recursive"`` / ``"recursive_consultancy"``, either mode): :class:`ChainDebater`
+states the true value at the asked step when its answer is the true one, and otherwise the value from which
+the true steps lead to its current claim (a liar that stays consistent as long as it can).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import re
 import numpy as np
 
 from aligngames.agent import Agent
+from aligngames.envs.debate.recursive import consistent_value
 from aligngames.text import sanitize
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -142,3 +147,21 @@ class GreedyRevealer(Agent):
 
     def describe(self):
         return {"class": "GreedyRevealer", "weights": None if self.weights is None else self.weights.tolist()}
+
+
+class ChainDebater(Agent):
+    """Recursive debate's scripted debater (see the module docstring): an int in tabular mode, the value as text
+    in language mode."""
+
+    def act(self, observation, agent, action_space, info=None):
+        info = info or {}
+        tables = np.asarray(info["tables"])
+        if agent == "consultant":
+            step = info["step"]
+            value = info["true_chain"][step] if info["honest"] else \
+                consistent_value(tables, len(info["true_chain"]) - 1, info["answer"], step)
+        elif info["honest"]:
+            value = info["true_chain"][info["midpoint"]]
+        else:  # the value at the midpoint that the true steps carry to its claim at hi
+            value = consistent_value(tables, info["hi"], info["claim"], info["midpoint"])
+        return str(value) if "legal_texts" in info else int(value)

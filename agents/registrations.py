@@ -21,6 +21,8 @@ def register() -> None:
                             "cirl_v0 human that answers by a human model: truthful, noisy (epsilon) or Boltzmann (beta)")
     registry.register_agent("quote_debater", "aligngames.agents.debate:QuoteDebater",
                             "debate_v0 debater that quotes the passage (strategy=quote) or rewrites a sentence (strategy=fabricate)")
+    registry.register_agent("chain_debater", "aligngames.agents.debate:ChainDebater",
+                            "debate_v0 recursive debate / consultancy: states the true value if its answer is true, else the value consistent with its claim")
     registry.register_agent("assert_debater", "aligngames.agents.debate:AssertDebater",
                             "debate_v0 debater that states its answer and never quotes")
     registry.register_agent("greedy_revealer", "aligngames.agents.debate:GreedyRevealer",

@@ -58,6 +58,8 @@ EXAMPLE_KWARGS = (
     {"mode": "tabular", "protocol": "recursive", "steps": 8},
     {"mode": "tabular", "protocol": "recursive", "steps": 5, "values": 3, "check_error": 0.1},
     {"mode": "tabular", "protocol": "recursive_consultancy", "steps": 6},
+    {"mode": "language", "protocol": "recursive", "steps": 4, "values": 3},
+    {"mode": "language", "protocol": "recursive_consultancy", "steps": 3},
 )
 
 
@@ -81,7 +83,7 @@ def make_rules(mode: str = "language", *, protocol: str = "debate", judge: str |
 
     ``weights``, ``budget`` and ``feature_prior`` belong to tabular mode; ``protocol``, ``judge``,
     ``judge_kwargs``, ``item_ids`` and the positions to language mode. Giving one to the other mode is an
-    error rather than silently ignored. ``protocol="recursive"`` / ``"recursive_consultancy"`` (tabular only) take
+    error rather than silently ignored. ``protocol="recursive"`` / ``"recursive_consultancy"`` (tabular or language mode) take
     ``steps``, ``values``, ``check_error`` and the positions (:mod:`aligngames.envs.debate.recursive`).
     """
     if protocol in RECURSIVE_PROTOCOLS:

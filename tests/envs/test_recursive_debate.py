@@ -107,7 +107,7 @@ def test_observations_and_the_kept_half():
 def test_bad_settings_and_actions_name_the_argument():
     for kwargs, name in (({"steps": 1}, "steps"), ({"values": 1}, "values"), ({"check_error": 0.8}, "check_error"),
                          ({"protocol": "debate"}, "protocol"), ({"correct_position": "C"}, "correct_position"),
-                         ({"consultant_position": "A"}, "consultant_position"), ({"mode": "language"}, "mode"),
+                         ({"consultant_position": "A"}, "consultant_position"), ({"mode": "video"}, "mode"),
                          ({"judge": "player"}, "judge")):
         with pytest.raises(ValueError, match=name):
             make_recursive_rules(**kwargs)

@@ -53,3 +53,21 @@ def test_solve_recursive_debate_prints_and_writes_the_comparison(tmp_path):
     assert [row["max_rounds"] for row in data["instances"]] == [3, 3]
     result = run_cli("solve", "recursive_debate", "--steps", "1")
     assert result.returncode == 2 and "--steps must be in 2..64, got 1" in result.stderr
+
+
+def test_solve_recursive_debate_plays_both_protocols_with_an_agent(tmp_path):
+    out = tmp_path / "played.json"
+    result = run_cli("solve", "recursive_debate", "--steps", "4", "--values", "3", "--instances", "0",
+                     "--play", "chain_debater", "--episodes", "40", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "played by chain_debater (recursive, 40 episodes): accuracy 1.000" in result.stdout
+    data = json.loads(out.read_text())
+    played = {row["protocol"]: row for row in data["played"]}
+    assert played["recursive"]["oversight_gap_recovered"] == 1.0
+    from aligngames.agent import AgentSpec
+    from aligngames.solvers.evaluation.recursive_debate_eval import played_accuracy
+
+    direct = played_accuracy(AgentSpec("chain_debater"), "recursive_consultancy", steps=4, values=3, episodes=40, seed=0)
+    assert played["recursive_consultancy"] == direct.to_dict()  # the command reports what the library measures
+    bad = run_cli("solve", "recursive_debate", "--play", "chain_debater", "--episodes", "0")
+    assert bad.returncode == 2 and "--episodes must be >= 1, got 0" in bad.stderr
