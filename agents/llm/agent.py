@@ -21,7 +21,6 @@ seed, the seat, a hash of the prompt and how often this agent has seen that prom
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ import gymnasium
 import torch
 from gymnasium import spaces
 
-from aligngames.agent import Agent, Turn
+from aligngames.agent import Turn, TurnSeededAgent
 from aligngames.agents.llm.generation import (
     Completion,
     GenerationConfig,
@@ -41,7 +40,6 @@ from aligngames.agents.llm.generation import (
 from aligngames.agents.llm.lora import load_adapter
 from aligngames.agents.llm.models import EMBEDDED, LoadedModel, load_model
 from aligngames.agents.llm.vllm_backend import VLLMGenerator, adapter_rank
-from aligngames.seeding import derive_seed
 from aligngames.text import sanitize
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Reply to the message below with your answer only."
@@ -77,8 +75,10 @@ def clean_text(text: str, space: spaces.Text) -> str:
     return "".join(char for char in text if char in allowed)[: space.max_length]
 
 
-class LLMAgent(Agent):
+class LLMAgent(TurnSeededAgent):
     """A causal LM as a game agent.
+
+    Each turn's randomness comes from its own seed (:meth:`~aligngames.agent.TurnSeededAgent.turn_seed`).
 
     Args:
         handle: the (shared) model, from :func:`~aligngames.agents.llm.models.load_model`.
@@ -94,6 +94,8 @@ class LLMAgent(Agent):
         choose_legal_texts: answer a text turn whose ``info["legal_texts"]`` lists its legal moves
             by choosing one of them by log-probability (True), or by writing free text (False).
     """
+
+    turn_salt = "llm-turn"
 
     def __init__(self, handle: LoadedModel, *, system_prompt: str | None = None,
                  system_prompts: Mapping[str, str] | None = None, generation: GenerationConfig | None = None,
@@ -115,8 +117,6 @@ class LLMAgent(Agent):
         self.backend = backend
         self.choose_legal_texts = bool(choose_legal_texts)
         self._vllm = None
-        self.seed = 0
-        self._seen: dict[tuple[str, str], int] = {}
 
     @classmethod
     def from_pretrained(cls, name_or_path: str = EMBEDDED, *, system_prompt: str | None = None,
@@ -140,17 +140,6 @@ class LLMAgent(Agent):
                    choose_legal_texts=choose_legal_texts)
 
     # --- the agent protocol ---------------------------------------------------------------------
-    def reset(self, seed: int) -> None:
-        super().reset(seed)
-        self.seed = int(seed)
-        self._seen.clear()
-
-    def act(self, observation, agent, action_space, info=None):
-        return self.act_batch([Turn(observation, agent, action_space, info or {})])[0]
-
-    def act_batch(self, turns: Sequence[Turn]) -> list[Any]:
-        return [action for action, _ in self.act_batch_detailed(turns)]
-
     def act_batch_detailed(self, turns: Sequence[Turn]) -> list[tuple[Any, dict[str, Any]]]:
         """Actions plus what produced them, one ``(action, data)`` per turn.
 
@@ -185,11 +174,11 @@ class LLMAgent(Agent):
             text_turns, choice_turns = agent._split(turns)
             for index in text_turns:
                 prompt = agent.prompt(turns[index].observation, turns[index].agent)
-                writes.append((number, index, agent, prompt, agent._turn_seed(turns[index].agent, prompt)))
+                writes.append((number, index, agent, prompt, agent.turn_seed(turns[index].agent, prompt)))
             prepared = [agent._options(turns[index]) for index in choice_turns]
             for index, (options, actions) in zip(choice_turns, prepared):
                 prompt = agent.prompt(turns[index].observation, turns[index].agent, "Answer with one of: " + ", ".join(options))
-                picks.append((number, index, agent, prompt, agent._turn_seed(turns[index].agent, prompt), options, actions))
+                picks.append((number, index, agent, prompt, agent.turn_seed(turns[index].agent, prompt), options, actions))
         if not requests:
             return []
         first = requests[0][0]
@@ -253,12 +242,6 @@ class LLMAgent(Agent):
         system = self.system_prompts.get(agent, self.system_prompt)
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": content}]
         return render_chat(self.handle.tokenizer, messages)
-
-    def _turn_seed(self, agent: str, prompt: str) -> int:
-        digest = hashlib.sha256(prompt.encode()).hexdigest()[:16]
-        occurrence = self._seen.get((agent, digest), 0)
-        self._seen[(agent, digest)] = occurrence + 1
-        return derive_seed(self.seed, "llm-turn", agent, digest, occurrence)
 
     def _generator(self, seed: int) -> torch.Generator:
         return torch.Generator(device=self.handle.device).manual_seed(seed)

@@ -19,7 +19,6 @@ matches (``batch_key``), as in-process LLM agents do.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import http.client
 import json
 import time
@@ -31,10 +30,9 @@ from typing import Any
 
 from gymnasium import spaces
 
-from aligngames.agent import Agent, Turn
+from aligngames.agent import Turn, TurnSeededAgent
 from aligngames.agents.llm.agent import DEFAULT_SYSTEM_PROMPT, clean_text, transcript_of
 from aligngames.agents.llm.generation import GenerationConfig
-from aligngames.seeding import derive_seed
 
 START_HINT = ("start one (e.g. `aligngames serve embedded --port 8000`, `vllm serve MODEL`, or llama.cpp's "
               "`llama-server -m MODEL.gguf`) or fix base_url")
@@ -122,7 +120,7 @@ class HTTPClient:
             raise ValueError(f"{context}: the server's reply has no choices[0].message.content: {str(reply)[:200]}") from error
 
 
-class HTTPAgent(Agent):
+class HTTPAgent(TurnSeededAgent):
     """An LLM served over HTTP as a game agent.
 
     Args:
@@ -132,6 +130,8 @@ class HTTPAgent(Agent):
         generation: decoding settings sent with each request.
         concurrency: the most requests in flight at once.
     """
+
+    turn_salt = "http-turn"
 
     def __init__(self, client: HTTPClient, *, system_prompt: str | None = None,
                  system_prompts: Mapping[str, str] | None = None, generation: GenerationConfig | None = None,
@@ -144,19 +144,6 @@ class HTTPAgent(Agent):
         self.system_prompts = dict(system_prompts or {})
         self.generation = generation or GenerationConfig()
         self.concurrency = concurrency
-        self.seed = 0
-        self._seen: dict[tuple[str, str], int] = {}
-
-    def reset(self, seed: int) -> None:
-        super().reset(seed)
-        self.seed = int(seed)
-        self._seen.clear()
-
-    def act(self, observation, agent, action_space, info=None):
-        return self.act_batch([Turn(observation, agent, action_space, info or {})])[0]
-
-    def act_batch(self, turns: Sequence[Turn]) -> list[Any]:
-        return [action for action, _ in HTTPAgent.act_together([(self, turns)])[0]]
 
     def act_batch_detailed(self, turns: Sequence[Turn]) -> list[tuple[Any, dict[str, Any]]]:
         """Actions and, per turn, ``messages``, ``completion`` (the raw reply) and ``finish_reason``."""
@@ -189,12 +176,6 @@ class HTTPAgent(Agent):
             raise ValueError(f"agent {turn.agent!r}: info['action_labels'] has {len(labels)} labels for {space.n} actions")
         return labels
 
-    def _turn_seed(self, agent: str, messages: list[dict[str, str]]) -> int:
-        digest = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()[:16]
-        occurrence = self._seen.get((agent, digest), 0)
-        self._seen[(agent, digest)] = occurrence + 1
-        return derive_seed(self.seed, "http-turn", agent, digest, occurrence)
-
     def _action(self, turn: Turn, text: str) -> Any:
         if isinstance(turn.action_space, spaces.Text):
             return clean_text(text, turn.action_space)
@@ -216,7 +197,7 @@ class HTTPAgent(Agent):
         for number, (agent, turns) in enumerate(requests):
             for index, turn in enumerate(turns):
                 messages = agent.messages(turn)
-                rows.append((number, index, agent, messages, agent._turn_seed(turn.agent, messages)))
+                rows.append((number, index, agent, messages, agent.turn_seed(turn.agent, json.dumps(messages, sort_keys=True))))
         first = requests[0][0]
 
         def send(row):
