@@ -17,6 +17,8 @@ def register() -> None:
                              "Safe RLHF (safe_rlhf_v0 tables): the exact constrained optimum and its Lagrange multiplier, and primal-dual dynamics with the multiplier as a player")
     registry.register_solver("offline_preference", "aligngames.cli.solve.offline_preference",
                              "offline preference losses (DPO, IPO, EXO and the K-sample DPO-RW / EXO-RW) fitted exactly on a tabular preference problem, with the forward and reverse KL to pi*")
+    registry.register_solver("elasticity", "aligngames.cli.solve.elasticity",
+                             "alignment elasticity (Ji et al. 2024) in a categorical model: how much undo data removes half of an alignment fine-tune, pooled vs elastic, both directions")
     registry.register_solver("pareto_preference", "aligngames.cli.solve.pareto_preference",
                              "Pareto preference (pareto_preference_v0 tables): exact per-preference optima (linear or Tchebycheff, with KL), the Pareto front and its hypervolume, and a preference-conditioned policy's regret")
     registry.register_solver("judge_eval", "aligngames.cli.solve.judge_eval",
