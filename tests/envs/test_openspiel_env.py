@@ -43,8 +43,8 @@ def test_returns_equal_openspiel_on_the_same_moves_and_seeds_fix_the_deal():
     for seed in (5, 5, 6):
         env.reset(seed=seed)
         rng = np.random.default_rng(0)
-        for agent in env.agent_iter():
-            observation, _, termination, truncation, info = env.last()
+        for _ in env.agent_iter():
+            _, _, termination, truncation, info = env.last()
             action = None if termination or truncation else int(rng.choice(np.flatnonzero(info["action_mask"])))
             env.step(action)
         records.append(env.unwrapped.record())
@@ -62,10 +62,8 @@ def test_returns_equal_openspiel_on_the_same_moves_and_seeds_fix_the_deal():
 def test_simultaneous_games_become_turn_based():
     env = aligngames.make("openspiel_v0", game="matrix_rps")
     env.reset(seed=0)
-    names = {}
     for agent in env.agent_iter():
-        observation, reward, termination, truncation, info = env.last()
-        names[agent] = reward
+        _, _, termination, truncation, _ = env.last()
         env.step(None if termination or truncation else (0 if agent == "player_0" else 2))  # rock vs scissors
     assert env.unwrapped.record()["returns"] == {"player_0": 1.0, "player_1": -1.0}
 
