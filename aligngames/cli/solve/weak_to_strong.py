@@ -12,7 +12,10 @@ least-squares fits on ``N`` samples (linear), with percentile-bootstrap interval
 ``--setting logistic`` runs the seeded random-flip experiment of the logistic student with and without the
 auxiliary-confidence loss (``--aux-alpha``, ``--flip-rate``); ``--setting embeddings`` trains a logistic head
 on frozen MiniLM embeddings of the labelled harm task on a weak labeller's labels (``--labeller``) and reports
-the held-out accuracies and PGR with bootstrap intervals (:mod:`aligngames.solvers.training.weak_to_strong`).
+the held-out accuracies and PGR with bootstrap intervals (:mod:`aligngames.solvers.training.weak_to_strong`);
+``--setting lora`` makes the strong student a LoRA adapter on a language model (``--model``, default the embedded
+one) trained on the weak labels, against a second adapter trained on the truth
+(:mod:`aligngames.solvers.training.weak_to_strong_lora`; ``--num-train``, ``--num-test``, ``--steps``).
 ``--json FILE`` writes the result (:mod:`aligngames.solvers.exact.weak_to_strong`).
 """
 
@@ -38,8 +41,9 @@ from aligngames.solvers.exact.weak_to_strong import (
     solve_linear,
 )
 from aligngames.solvers.training.weak_to_strong import embedding_experiment
+from aligngames.solvers.training.weak_to_strong_lora import LoRAStudentConfig, lora_experiment
 
-SETTINGS = ("classification", "linear", "logistic", "embeddings")
+SETTINGS = ("classification", "linear", "logistic", "embeddings", "lora")
 LINEAR_KEYS = {"covariance", "target", "weak_indices", "strong_indices", "weak_features", "strong_features",
                "noise_variance"}
 
@@ -48,7 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--setting", choices=SETTINGS, default="classification",
                         help="classification with label errors (default), linear-Gaussian regression, the logistic "
                              "student's random-flip experiment, or a logistic head on frozen MiniLM embeddings of the "
-                             "labelled harm task (needs the embeddings extra; minutes on a CPU)")
+                             "labelled harm task (needs the embeddings extra; minutes on a CPU), or LoRA students on a "
+                             "language model (minutes on a CPU)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--example", choices=sorted(EXAMPLES), default=None,
                         help="classification: a named problem (without --problem: random_flips)")
@@ -68,6 +73,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "0.19)")
     parser.add_argument("--labeller", choices=WEAK_LABELLERS, default="compliance_rule",
                         help="embeddings: the weak labeller of the harm task")
+    parser.add_argument("--model", default="embedded", help="lora: the base model (a local folder, or 'embedded')")
+    parser.add_argument("--num-train", type=int, default=64, help="lora: training items (default: %(default)s)")
+    parser.add_argument("--num-test", type=int, default=64, help="lora: held-out items scored (default: %(default)s)")
+    parser.add_argument("--steps", type=int, default=24, help="lora: optimiser steps per student (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampled examples and bootstrap resamples")
     parser.add_argument("--json", metavar="FILE", default=None, help="also write the result to this JSON file")
 
@@ -189,10 +198,22 @@ def run_embeddings(args: argparse.Namespace) -> tuple[list[str], dict]:
     return lines, {"setting": "embeddings", **result.to_dict()}
 
 
+def run_lora(args: argparse.Namespace) -> tuple[list[str], dict]:
+    if args.example is not None or args.problem is not None:
+        raise ConfigError("--setting lora uses the packaged harm task; --example / --problem are for the other settings")
+    config = LoRAStudentConfig(model=args.model, labeller=args.labeller,
+                               flip_rate=0.19 if args.flip_rate is None else args.flip_rate, num_train=args.num_train,
+                               num_test=args.num_test, steps=args.steps, seed=args.seed)
+    result = lora_experiment(config)
+    lines = [f"LoRA students on {args.model}, weak labeller {args.labeller}: {args.steps} steps on {args.num_train} items, "
+             f"scored on {result.report.num_examples} held-out items", *_report_lines(result.report, "accuracy")]
+    return lines, {"setting": "lora", **result.to_dict()}
+
+
 def run(args: argparse.Namespace) -> int:
     _check_samples(args)
     runner = {"classification": run_classification, "linear": run_linear, "logistic": run_logistic,
-              "embeddings": run_embeddings}[args.setting]
+              "embeddings": run_embeddings, "lora": run_lora}[args.setting]
     lines, result = runner(args)
     print("\n".join(lines))
     if args.json:

@@ -129,3 +129,19 @@ def test_bad_problem_files_exit_2_naming_the_key(tmp_path, run_here):
     problem.write_text("covariance: [[1, 0], [0, 1]]\ntarget: [1, 1]\nweak: [0]\n")
     result = run_here("--setting", "linear", "--problem", str(problem))
     assert result.returncode == 2 and "unknown keys ['weak']" in result.stderr
+
+
+def test_lora_setting_trains_two_students_on_a_model_folder(tmp_path, run_here):
+    from aligngames.agents.llm.testing import save_tiny_model
+
+    model = save_tiny_model(tmp_path / "tiny", seed=2)
+    out = tmp_path / "lora.json"
+    result = run_here("--setting", "lora", "--model", str(model), "--num-train", "6", "--num-test", "6", "--steps", "2",
+                      "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"LoRA students on {model}, weak labeller compliance_rule: 2 steps on 6 items" in result.stdout
+    data = json.loads(out.read_text())
+    assert data["setting"] == "lora" and len(data["losses"]["weak_to_strong"]) == 2
+    assert data["settings"]["num_test"] == 6
+    bad = run_here("--setting", "lora", "--example", "mixed")
+    assert bad.returncode == 2 and "--setting lora uses the packaged harm task" in bad.stderr
