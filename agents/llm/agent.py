@@ -165,6 +165,8 @@ class LLMAgent(TurnSeededAgent):
         ``max_batch_size`` rows and all choice turns scored together, each row with its agent's adapter.
         A row's result depends on its prompt, seed and adapter only, not on the other rows.
         """
+        if not requests:
+            return []
         if len({agent.batch_key() for agent, _ in requests}) > 1:
             raise ValueError("act_together needs agents with one batch_key (same model, decoding settings and batch size)")
         results: list[list[Any]] = [[None] * len(turns) for _, turns in requests]
@@ -179,8 +181,6 @@ class LLMAgent(TurnSeededAgent):
             for index, (options, actions) in zip(choice_turns, prepared):
                 prompt = agent.prompt(turns[index].observation, turns[index].agent, "Answer with one of: " + ", ".join(options))
                 picks.append((number, index, agent, prompt, agent.turn_seed(turns[index].agent, prompt), options, actions))
-        if not requests:
-            return []
         first = requests[0][0]
         for start in range(0, len(writes), first.max_batch_size):
             chunk = writes[start:start + first.max_batch_size]

@@ -225,19 +225,22 @@ class GRTSOracle(BestResponseOracle):
             return
         settings = self.config.settings
         seating = Match(0, {RED: "red", BLUE: "blue"})
-        jobs = [match_job(TournamentConfig(ENV, {"red": red, "blue": blue}, dict(self.config.env_kwargs),
-                                           seats={RED: ("red",), BLUE: ("blue",)}, episodes=settings.episodes,
-                                           seed=settings.seed, batch_size=settings.batch_size), seating)
-                for red, blue in todo.values()]
-        keys = list(todo)
-        size = settings.matches_together
-        bar = tqdm(total=len(jobs), desc="GRTS matches", unit="match", leave=False, disable=not self.progress or len(jobs) < 2)
+        keys, size = list(todo), settings.matches_together
+
+        def job(key: tuple[str, str]):  # agents are built and reset only when their group is played
+            red, blue = todo[key]
+            return match_job(TournamentConfig(ENV, {"red": red, "blue": blue}, dict(self.config.env_kwargs),
+                                              seats={RED: ("red",), BLUE: ("blue",)}, episodes=settings.episodes,
+                                              seed=settings.seed, batch_size=settings.batch_size), seating)
+
+        bar = tqdm(total=len(keys), desc="GRTS matches", unit="match", leave=False, disable=not self.progress or len(keys) < 2)
         with bar:
-            for start in range(0, len(jobs), size):  # groups of matches_together, in the order asked
-                for index, episodes in play_jobs(jobs[start:start + size]):
+            for start in range(0, len(keys), size):  # groups of matches_together, in the order asked
+                group = keys[start:start + size]
+                for index, episodes in play_jobs([job(key) for key in group]):
                     line, transcripts = match_result(seating, episodes)
                     turns = [turn for episode in transcripts for turn in episode["record"]["turns"]]
-                    self._matches[keys[start + index]] = MatchStats(
+                    self._matches[group[index]] = MatchStats(
                         dict(line["mean"]), [t["prompt"] for t in turns if not t["benign"]],
                         [t["harm"] for t in turns if not t["benign"]], [bool(t["refused"]) for t in turns if t["benign"]])
                     bar.update()
