@@ -2,6 +2,7 @@
 
     nice -n 10 python benchmarks/solvers.py            # full run (about 5 minutes), writes benchmarks/results/solvers.json
     python benchmarks/solvers.py --quick               # small sizes only, for a smoke test
+    nice -n 10 python benchmarks/solvers.py --lp-only  # section 1 only, printed (writes no JSON)
 
 Sections (every speed figure is a ratio against a named baseline measured in the same run):
 
@@ -77,6 +78,7 @@ def bench_lp(sizes: list[int]) -> list[dict]:
         (_, _, os_value, _), os_time = timed(lp_solver.solve_zero_sum_matrix_game, game, repeats=repeats)
         row = {"size": size, "ours_s": ours_time, "openspiel_s": os_time, "speedup_vs_openspiel": os_time / ours_time,
                "highs_s": highs_time, "highs_speedup_vs_openspiel": os_time / highs_time,
+               "speedup_vs_highs": highs_time / ours_time,
                "value": ours.value, "value_gap_vs_openspiel": abs(ours.value - float(os_value)),
                "value_gap_highs": abs(ours.value - highs.value),
                "ours_exploitability": nash.exploitability(payoffs, ours.row, ours.col)}
@@ -85,7 +87,8 @@ def bench_lp(sizes: list[int]) -> list[dict]:
             row.update(nashpy_s=nashpy_time, speedup_vs_nashpy=nashpy_time / ours_time,
                        value_gap_vs_nashpy=abs(float(nash_row @ payoffs @ nash_col) - ours.value))
         rows.append(row)
-        print(f"  lp n={size}: ours {ours_time:.4f}s, HiGHS alone {highs_time:.4f}s, OpenSpiel {os_time:.4f}s ({row['speedup_vs_openspiel']:.1f}x), "
+        print(f"  lp n={size}: ours {ours_time:.4f}s, HiGHS alone {highs_time:.4f}s ({row['speedup_vs_highs']:.1f}x), "
+              f"OpenSpiel {os_time:.4f}s ({row['speedup_vs_openspiel']:.1f}x), "
               f"value gap {row['value_gap_vs_openspiel']:.1e}", flush=True)
     return rows
 
@@ -214,14 +217,18 @@ def bench_preference(cases: list[tuple[str, np.ndarray, int]]) -> list[dict]:
 
 # --- table and main -------------------------------------------------------------------------------------------
 
-def print_tables(results: dict) -> None:
+def print_lp_table(rows: list[dict]) -> None:
     print("\nZero-sum Nash by LP (random U(-1,1) games)")
     print(f"{'n':>6} {'ours s':>10} {'HiGHS s':>10} {'OpenSpiel s':>12} {'speedup':>8} {'HiGHS speedup':>14} "
-          f"{'nashpy s':>10} {'value gap':>10}")
-    for row in results["lp"]:
+          f"{'ours/HiGHS':>11} {'nashpy s':>10} {'value gap':>10}")
+    for row in rows:
         print(f"{row['size']:>6} {row['ours_s']:>10.4f} {row['highs_s']:>10.4f} {row['openspiel_s']:>12.4f} "
               f"{row['speedup_vs_openspiel']:>7.1f}x {row['highs_speedup_vs_openspiel']:>13.1f}x "
-              f"{row.get('nashpy_s', float('nan')):>10.4f} {row['value_gap_vs_openspiel']:>10.1e}")
+              f"{row['speedup_vs_highs']:>10.1f}x {row.get('nashpy_s', float('nan')):>10.4f} {row['value_gap_vs_openspiel']:>10.1e}")
+
+
+def print_tables(results: dict) -> None:
+    print_lp_table(results["lp"])
     print(f"\nMMD per iteration (alpha {ALPHA}, eta {ETA}); exploitability of our last / average iterate")
     print(f"{'n':>6} {'ours us':>9} {'OpenSpiel us':>13} {'speedup':>8} {'agree':>8}   last@10/100/1000   average@10/100/1000")
     for row in results["mmd"]["games"]:
@@ -264,6 +271,7 @@ def machine() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke test, not for the README)")
+    parser.add_argument("--lp-only", action="store_true", help="the LP section only: print its table, write no JSON")
     parser.add_argument("--out", default=str(RESULTS), help="where to write the JSON results")
     parser.add_argument("--blas-threads", type=int, default=1,
                         help="BLAS threads for both sides (OpenBLAS's threaded matrix-vector products slow down "
@@ -280,6 +288,10 @@ def main() -> None:
 
 def run(args: argparse.Namespace) -> None:
     sizes = [10, 100] if args.quick else [10, 100, 500, 1000]
+    if args.lp_only:
+        print("1. LP", flush=True)
+        print_lp_table(bench_lp(sizes))
+        return
     preference_sizes = [(4, 20_000), (64, 20_000)] + ([] if args.quick else [(1024, 50_000)])
     cases = []
     for size, budget in preference_sizes:

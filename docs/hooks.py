@@ -136,9 +136,11 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _solvers(data: dict) -> str:
     lp = _table(
-        ["n", "ours", "HiGHS", "OpenSpiel", "speedup (ours)", "speedup (HiGHS)", "nashpy", "value gap vs OpenSpiel"],
+        ["n", "ours", "HiGHS", "OpenSpiel", "speedup (ours)", "speedup (HiGHS)", "ours vs HiGHS", "nashpy",
+         "value gap vs OpenSpiel"],
         [[str(row["size"]), _seconds(row["ours_s"]), _seconds(row["highs_s"]), _seconds(row["openspiel_s"]),
           f"{row['speedup_vs_openspiel']:.1f}x", f"{row['highs_speedup_vs_openspiel']:.1f}x",
+          f"{row['speedup_vs_highs']:.1f}x",
           _seconds(row["nashpy_s"]) if "nashpy_s" in row else "-", f"{row['value_gap_vs_openspiel']:.0e}"]
          for row in data["lp"]])
     mmd_rows = [[str(row["size"]), _seconds(row["ours_s_per_iteration"]), _seconds(row["openspiel_s_per_iteration"]),

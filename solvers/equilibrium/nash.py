@@ -24,8 +24,11 @@ the solver raises instead of returning an inaccurate equilibrium.
 
 Large dense games (``m * n >= DENSE_INTERIOR_POINT_ENTRIES``) go first to a dense primal-dual
 interior-point method (:mod:`aligngames.solvers.equilibrium.interior_point`, several times faster than HiGHS
-there). Its answer is polished (on the supports it found, the equalising linear system is solved
-exactly) and accepted only if it passes the same check; otherwise HiGHS solves the game.
+there). Its iterates are polished: on the supports an iterate points at (its complementarity
+scores), the equalising linear system is solved exactly, with up to :data:`POLISH_SWAPS` simplex-like
+pivots when a near-tie put one action on the wrong side. From :data:`EARLY_POLISH_ERROR` on, each
+iterate is polished until one passes the same check, which usually ends the method an iteration
+or two before its own tolerance; if none passes, HiGHS solves the game.
 
 Exploitability (NashConv) of a profile ``(x, y)``: ``max_i (A y)_i - min_j (x^T A)_j``, the sum of
 what each player gains by deviating to a best response; zero exactly at a Nash equilibrium.
@@ -43,9 +46,10 @@ from dataclasses import dataclass
 from itertools import islice
 
 import numpy as np
+from scipy.linalg import lapack
 
 from aligngames.solvers.equilibrium.games import zero_sum_matrix
-from aligngames.solvers.equilibrium.interior_point import solve_game_lp
+from aligngames.solvers.equilibrium.interior_point import iterate_game_lp
 from aligngames.solvers.equilibrium.lp_refinement import refined_solutions
 from aligngames.solvers.inputs import float_array, strategy_array
 
@@ -53,6 +57,12 @@ from aligngames.solvers.inputs import float_array, strategy_array
 DENSE_INTERIOR_POINT_ENTRIES = 150 * 150
 #: An answer is accepted when its NashConv is at most this times the payoff range.
 ACCEPTED_NASH_CONV = 1e-9
+#: The dense interior-point route polishes each iterate's supports once its error is below this.
+EARLY_POLISH_ERROR = 1e-6
+#: Where the interior-point method stops when no polished profile has passed the check first.
+INTERIOR_POINT_TOLERANCE = 1e-9
+#: Pivots (support swaps) the polish tries when an equalising profile fails the check.
+POLISH_SWAPS = 2
 #: Refinement rounds per HiGHS attempt (most badly scaled games need one).
 REFINEMENT_ROUNDS = 8
 METHODS = ("auto", "highs", "interior_point")
@@ -142,61 +152,155 @@ def _solve_highs(matrix: np.ndarray) -> NashSolution:
 
 
 def _solve_interior_point(matrix: np.ndarray) -> NashSolution | None:
-    """The dense interior-point route; None when its answer is not an equilibrium to the accepted accuracy."""
+    """The dense interior-point route; None when its answer is not an equilibrium to the accepted accuracy.
+
+    From the first iterate whose error is below :data:`EARLY_POLISH_ERROR`, each iterate's supports
+    (read from its complementarity scores) are polished; the first polished profile that passes
+    the check is the answer, usually one or two iterations before the method's own tolerance. If
+    none does, the last iterate (converged, or where the method stopped) is polished at the support
+    sizes its weights suggest and, failing that, is itself the answer if it passes the check.
+    """
     transposed = matrix.shape[0] > matrix.shape[1]
     game = -matrix.T if transposed else matrix  # the column player's view: its normal matrix is the smaller one
     shifted, _, scale = _shift(game)
-    result = solve_game_lp(shifted)
-    if not result.converged:
-        return None
-    row, col = _polish(game, _clean(result.row_weights), _clean(result.column_weights))
+    accepted = ACCEPTED_NASH_CONV * scale
+    solution, last, tried = None, None, set()
+    for iterate in iterate_game_lp(shifted, tolerance=INTERIOR_POINT_TOLERANCE):
+        last = iterate
+        if iterate.error <= EARLY_POLISH_ERROR:
+            # a score above 1 marks a support member (interior_point module docstring)
+            sizes = {int((iterate.row_scores > 1).sum()), int((iterate.column_scores > 1).sum())}
+            solution = _polish(game, iterate.row_scores, iterate.column_scores, sizes, accepted, tried)
+            if solution is not None:
+                break
+    if solution is None:  # the last iterate, converged or not (the check decides)
+        if last is None:
+            return None
+        row, col = _clean(last.row_weights), _clean(last.column_weights)
+        # candidate support sizes: how many weights stand above a few relative thresholds, for either player
+        sizes = {int((weights > threshold * weights.max()).sum())
+                 for weights in (row, col) for threshold in (1e-3, 1e-4, 1e-5, 1e-6, 1e-7)}
+        solution = _polish(game, row, col, sizes, accepted, tried)
+        if solution is None:
+            if exploitability(game, row, col) > accepted:
+                return None
+            solution = (row, col)
+    row, col = solution
     if transposed:
         row, col = col, row
-    if exploitability(matrix, row, col) > ACCEPTED_NASH_CONV * scale:
-        return None
     return NashSolution(row, col, float(row @ matrix @ col))
 
 
-def _polish(matrix: np.ndarray, row: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Solve the equalising equations on the supports of an approximate equilibrium exactly.
+def _polish(matrix: np.ndarray, row_ranking: np.ndarray, col_ranking: np.ndarray, sizes: set[int],
+            accepted: float, tried: set) -> tuple[np.ndarray, np.ndarray] | None:
+    """Solve the equalising equations on candidate supports; the first profile with NashConv <= ``accepted``.
 
-    On supports ``S`` (rows) and ``T`` (columns) of equal size, an equilibrium makes every row of ``S``
-    earn ``v`` against ``col`` and every column of ``T`` cost ``v`` against ``row``. An interior-point
-    answer leaves tiny weights off the support, so the support size ``k`` is read at a few relative
-    thresholds and each player's ``k`` largest weights are tried; the exact solution with the
-    smallest NashConv wins if it beats the input.
+    On supports ``S`` (rows) and ``T`` (columns) of equal size ``k``, an equilibrium makes every row
+    of ``S`` earn ``v`` against the column strategy and every column of ``T`` cost ``v`` against the
+    row strategy (a nondegenerate game's equilibrium has equal support sizes). For each ``k`` in
+    ``sizes`` the candidates are each player's ``k`` highest entries of its ranking (weights or
+    complementarity scores); ``tried`` holds the supports already tried (skipped, then added).
     """
-    best = (exploitability(matrix, row, col), row, col)
-    # candidate support sizes: how many weights stand above a few relative thresholds, for either player
-    sizes = sorted({int((weights > threshold * weights.max()).sum())
-                    for weights in (row, col) for threshold in (1e-3, 1e-4, 1e-5, 1e-6, 1e-7)})
-    row_order, col_order = np.argsort(-row, kind="stable"), np.argsort(-col, kind="stable")
-    for size in sizes:
-        if size > min(row.size, col.size):
+    row_order, col_order = np.argsort(-row_ranking, kind="stable"), np.argsort(-col_ranking, kind="stable")
+    for size in sorted(sizes):
+        if not 0 < size <= min(matrix.shape):
             continue
         rows, cols = np.sort(row_order[:size]), np.sort(col_order[:size])
-        block = matrix[np.ix_(rows, cols)]  # (k, k)
-        col_support, row_support = _equalise(block), _equalise(block.T)
-        if col_support is None or row_support is None:
+        key = (rows.tobytes(), cols.tobytes())
+        if key in tried:
             continue
-        polished_row, polished_col = np.zeros_like(row), np.zeros_like(col)
-        polished_row[rows], polished_col[cols] = row_support, col_support
-        gap = exploitability(matrix, polished_row, polished_col)
-        if gap < best[0]:
-            best = (gap, polished_row, polished_col)
-    return best[1], best[2]
+        tried.add(key)
+        solution = _polish_supports(matrix, rows, cols, accepted)
+        if solution is not None:
+            return solution
+    return None
 
 
-def _equalise(block: np.ndarray) -> np.ndarray | None:
-    """The distribution ``p`` with ``block @ p = v 1`` (solving ``[block, -1; 1^T, 0] [p; v] = [0; 1]``), if it is >= 0."""
-    k = block.shape[0]
-    kkt = np.zeros((k + 1, k + 1))
-    kkt[:k, :k], kkt[:k, k], kkt[k, :k] = block, -1.0, 1.0
-    try:
-        solution = np.linalg.solve(kkt, np.r_[np.zeros(k), 1.0])
-    except np.linalg.LinAlgError:
-        return None
-    return solution[:k] if np.all(solution[:k] >= 0) else None
+def _polish_supports(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray, accepted: float,
+                     swaps: int = POLISH_SWAPS) -> tuple[np.ndarray, np.ndarray] | None:
+    """The equalising profile on supports ``rows`` x ``cols`` (equal sizes) if its NashConv is at most ``accepted``.
+
+    When it is not, up to ``swaps`` times the player with the larger gain from deviating (against
+    the opponent's equalising strategy) takes its best action outside its support in, in place of
+    the action a simplex ratio test picks (:func:`_leaving`), and the equations are solved again: a
+    pivot that can mend a support guess off by a near-tie (an action whose weight or payoff gap is
+    below what the interior-point tolerance resolves). Returns ``(row, col)`` or None.
+    """
+    rows, cols = rows.copy(), cols.copy()
+    for _ in range(swaps + 1):
+        system = _EqualisingSystem.of(matrix[np.ix_(rows, cols)])
+        if system is None:
+            return None
+        row_support, col_support, value = system.solve()
+        row, col = np.zeros(matrix.shape[0]), np.zeros(matrix.shape[1])
+        row[rows], col[cols] = row_support, col_support
+        row_values, col_values = matrix @ col, row @ matrix  # (m,): each row against col; (n,): row against each column
+        if min(row_support.min(), col_support.min()) >= 0 and row_values.max() - col_values.min() <= accepted:
+            return row, col
+        # each player's best action outside its support, and what it gains over the value
+        row_values[rows], col_values[cols] = -np.inf, np.inf
+        best_row, best_col = int(np.argmax(row_values)), int(np.argmin(col_values))
+        row_gain, col_gain = row_values[best_row] - value, value - col_values[best_col]
+        if max(row_gain, col_gain) <= 0:
+            return None
+        if row_gain >= col_gain:  # a row that earns more than the value enters
+            rows[_leaving(row_support, system.row_direction(matrix[best_row, cols]))] = best_row
+        else:  # a column that costs less than the value enters
+            cols[_leaving(col_support, system.col_direction(matrix[rows, best_col]))] = best_col
+    return None
+
+
+def _leaving(weights: np.ndarray, direction: np.ndarray) -> int:
+    """The support action that leaves when another enters: the most negative weight if there is one,
+    else the ratio test (the first weight that ``weights + t * direction`` drives to 0 as ``t`` grows)."""
+    if weights.min() < 0:
+        return int(np.argmin(weights))
+    falling = direction < 0
+    if not falling.any():
+        return int(np.argmin(weights))
+    candidates = np.flatnonzero(falling)
+    return int(candidates[np.argmin(weights[falling] / -direction[falling])])
+
+
+@dataclass(frozen=True)
+class _EqualisingSystem:
+    """The LU factors of ``K = [block, -1; 1^T, 0]`` for a ``k x k`` support block.
+
+    ``K [q; v] = [0; 1]`` gives the column strategy ``q`` that makes every row of the block earn
+    ``v``, and ``K^T [p; -v] = [0; -1]`` the row strategy ``p`` that makes every column cost ``v``:
+    one factorisation serves both players and the pivots of :func:`_polish_supports`.
+    """
+
+    factor: np.ndarray
+    pivots: np.ndarray
+
+    @classmethod
+    def of(cls, block: np.ndarray) -> _EqualisingSystem | None:
+        """The factors, or None when ``K`` is singular."""
+        k = block.shape[0]
+        kkt = np.zeros((k + 1, k + 1))
+        kkt[:k, :k], kkt[:k, k], kkt[k, :k] = block, -1.0, 1.0
+        factor, pivots, info = lapack.dgetrf(kkt)
+        return cls(factor, pivots) if info == 0 else None
+
+    def _solve(self, rhs: np.ndarray, transposed: bool) -> np.ndarray:
+        solution, _ = lapack.dgetrs(self.factor, self.pivots, rhs, trans=int(transposed))
+        return solution
+
+    def solve(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """``(p, q, v)``; the weights may be negative (the caller checks)."""
+        last = np.zeros(self.factor.shape[0])
+        last[-1] = 1.0
+        col_solution, row_solution = self._solve(last, False), self._solve(-last, True)
+        return row_solution[:-1], col_solution[:-1], float(col_solution[-1])
+
+    def col_direction(self, entering: np.ndarray) -> np.ndarray:
+        """How ``q`` changes per unit weight on an entering column (its entries on the block's rows)."""
+        return self._solve(np.r_[-entering, -1.0], False)[:-1]
+
+    def row_direction(self, entering: np.ndarray) -> np.ndarray:
+        """How ``p`` changes per unit weight on an entering row (its entries on the block's columns)."""
+        return self._solve(np.r_[-entering, 1.0], True)[:-1]
 
 
 def exploitability(payoffs, row, col):

@@ -142,6 +142,8 @@ def _interior_point_games():
     yield "integer ties", rng.integers(-2, 3, (170, 170)).astype(float)
     skew = rng.standard_normal((170, 170))
     yield "skew-symmetric", skew - skew.T
+    # rank 4: the normal matrix turns singular near the optimum (a larger ridge keeps the method going)
+    yield "low rank", rng.standard_normal((160, 4)) @ rng.standard_normal((4, 170))
 
 
 @pytest.mark.parametrize(("name", "payoffs"), list(_interior_point_games()), ids=lambda v: v if isinstance(v, str) else "")
@@ -165,6 +167,56 @@ def test_auto_method_uses_the_interior_point_on_large_games_and_checks_it():
     assert nash.exploitability(payoffs, auto.row, auto.col) <= nash.ACCEPTED_NASH_CONV * np.ptp(payoffs)
     with pytest.raises(ValueError, match=r"method must be one of \['auto', 'highs', 'interior_point'\]"):
         nash.solve_zero_sum(payoffs, method="simplex")
+
+
+def test_interior_point_route_stops_at_the_first_polished_iterate_that_passes(monkeypatch):
+    # the supports read from an iterate's scores are polished before the method reaches its tolerance
+    payoffs = np.random.default_rng(4).standard_normal((200, 200))
+    original, seen = nash.iterate_game_lp, []
+
+    def recorded(*args, **kwargs):
+        for iterate in original(*args, **kwargs):
+            seen.append(iterate)
+            yield iterate
+
+    monkeypatch.setattr(nash, "iterate_game_lp", recorded)
+    solution = nash.solve_zero_sum(payoffs, method="interior_point")
+    assert not seen[-1].converged and seen[-1].error <= nash.EARLY_POLISH_ERROR
+    assert nash.exploitability(payoffs, solution.row, solution.col) <= nash.ACCEPTED_NASH_CONV * np.ptp(payoffs)
+    assert solution.value == pytest.approx(nash.solve_zero_sum(payoffs, method="highs").value, abs=1e-12)
+
+
+def test_equalising_system_solves_both_players_and_their_pivot_directions():
+    system = nash._EqualisingSystem.of(INTERIOR_2X2)
+    row, col, value = system.solve()
+    np.testing.assert_allclose(row, [3 / 7, 4 / 7])
+    np.testing.assert_allclose(col, [2 / 7, 5 / 7])
+    assert value == pytest.approx(1 / 7)
+    # weight t on an entering column (rows earn 0 and 2 against it): q + t d and t still equalise both rows
+    entering, step = np.array([0.0, 2.0]), 0.1
+    moved = col + step * system.col_direction(entering)
+    payoffs = INTERIOR_2X2 @ moved + step * entering
+    assert payoffs[0] == pytest.approx(payoffs[1]) and moved.sum() + step == pytest.approx(1.0)
+    # likewise an entering row (earning 1 and -3 against the two columns)
+    entering = np.array([1.0, -3.0])
+    moved = row + step * system.row_direction(entering)
+    costs = moved @ INTERIOR_2X2 + step * entering
+    assert costs[0] == pytest.approx(costs[1]) and moved.sum() + step == pytest.approx(1.0)
+
+
+def test_polish_pivots_a_support_guess_off_by_one_column_to_the_exact_equilibrium():
+    payoffs = np.random.default_rng(0).standard_normal((40, 40))
+    exact = nash.solve_zero_sum(payoffs, method="highs")
+    rows, cols = np.flatnonzero(exact.row > 0), np.flatnonzero(exact.col > 0)
+    # the guess swaps the lightest support column for the cheapest column outside the support
+    outside = np.setdiff1d(np.arange(40), cols)
+    guess = cols.copy()
+    guess[np.argmin(exact.col[cols])] = outside[np.argmin((exact.row @ payoffs)[outside])]
+    accepted = 1e-12 * np.ptp(payoffs)
+    assert nash._polish_supports(payoffs, rows, guess, accepted, swaps=0) is None
+    row, col = nash._polish_supports(payoffs, rows, guess, accepted, swaps=1)
+    np.testing.assert_allclose(row, exact.row, atol=1e-12)
+    np.testing.assert_allclose(col, exact.col, atol=1e-12)
 
 
 # --- badly scaled games: HiGHS's 1e-7 tolerances are refined to NashConv <= 1e-9 x the payoff range ---
