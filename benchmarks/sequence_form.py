@@ -11,7 +11,9 @@ run on the same machine:
    OpenSpiel's ``cfr.CFRPlusSolver.evaluate_and_update_policy``, and the ratios ``theirs / ours``; also
    the time of one sequence-form NashConv (ours) against ``exploitability.nash_conv`` (OpenSpiel).
 2. ``convergence``: NashConv after budgets of iterations for ours with a fixed (centre) magnet, ours with
-   magnet reset (MPO), OpenSpiel's MMD (same alpha and step as our fixed-magnet run: their iterates are
+   a plain magnet reset every ``K`` updates (MPO), ours with the adaptive reset (reset when the regularised
+   gap is at most ``reset_tolerance`` times NashConv, fixed-share ``magnet_mix`` of the initial magnet; the
+   number of resets is recorded), OpenSpiel's MMD (same alpha and step as our fixed-magnet run: their iterates are
    ours, checked here by ``max_policy_difference``) and CFR+. MMD rows are the *last* iterate; CFR+ is
    reported for its *average* policy (what its guarantee is about) and, for reference, its current one.
    OpenSpiel's MMD and CFR+ are Python tree walks (Leduc: about 0.3 s and 0.15 s per iteration), so on
@@ -36,15 +38,16 @@ from aligngames.solvers.equilibrium.sequence_form import SequenceFormMMD, build_
 
 RESULTS = Path(__file__).resolve().parent / "results" / "sequence_form.json"
 
-#: alpha, eta, K per game. Kuhn: NashConv ~ 3e-9 after 500 updates. Leduc: the chance-weighted payoffs
-#: are small (max |A| = 0.11), so alpha must be small too; convergence is much slower (see the docs).
+#: alpha, eta, K (plain reset) and the adaptive rule per game. Kuhn: NashConv ~ 3e-9 after 500 updates.
+#: Leduc: the chance-weighted payoffs are small (max |A| = 0.11), so alpha must be small too; the plain
+#: reset levels off near 0.09 there, the adaptive reset with fixed-share mixing does not (see the docs).
 SETTINGS = {
-    "kuhn_poker": {"alpha": 0.1, "eta": 4.0, "magnet_reset": 10},
-    "leduc_poker": {"alpha": 0.003, "eta": 1.0, "magnet_reset": 1000},
+    "kuhn_poker": {"alpha": 0.1, "eta": 4.0, "magnet_reset": 10, "reset_tolerance": 1e-3, "magnet_mix": 0.3},
+    "leduc_poker": {"alpha": 0.003, "eta": 1.0, "magnet_reset": 1000, "reset_tolerance": 1e-3, "magnet_mix": 0.3},
 }
 BUDGETS = {
     "full": {"kuhn_poker": {"ours": [10, 100, 1000], "openspiel_mmd": [10, 100, 1000], "cfr_plus": [10, 100, 1000]},
-             "leduc_poker": {"ours": [30, 300, 3000, 20000], "openspiel_mmd": [30], "cfr_plus": [30, 300]}},
+             "leduc_poker": {"ours": [30, 300, 3000, 20000, 50000], "openspiel_mmd": [30], "cfr_plus": [30, 300]}},
     "quick": {"kuhn_poker": {"ours": [10, 100], "openspiel_mmd": [10], "cfr_plus": [10]},
               "leduc_poker": {"ours": [3, 300], "openspiel_mmd": [3], "cfr_plus": [3]}},
 }
@@ -61,9 +64,12 @@ def machine() -> dict:
     return info
 
 
-def run_ours(form, budgets: list[int], *, alpha: float, eta: float, magnet_reset: int | None) -> dict:
-    """Our MMD to the largest budget; NashConv / value at each budget; step time without NashConv."""
-    solver = SequenceFormMMD(form, alpha=alpha, eta=eta, magnet_reset=magnet_reset)
+def run_ours(form, budgets: list[int], *, alpha: float, eta: float, magnet_reset: int | None = None,
+             reset_tolerance: float | None = None, magnet_mix: float = 0.0) -> dict:
+    """Our MMD to the largest budget; NashConv / value / resets so far at each budget; step time without
+    the NashConv of the rows (with ``reset_tolerance`` it includes the solver's own gap checks)."""
+    solver = SequenceFormMMD(form, alpha=alpha, eta=eta, magnet_reset=magnet_reset,
+                             reset_tolerance=reset_tolerance, magnet_mix=magnet_mix)
     rows, step_seconds, done = [], 0.0, 0
     for budget in budgets:
         start = time.perf_counter()
@@ -71,7 +77,8 @@ def run_ours(form, budgets: list[int], *, alpha: float, eta: float, magnet_reset
             solver.step()
             done += 1
         step_seconds += time.perf_counter() - start
-        rows.append({"iterations": budget, "nash_conv": solver.nash_conv(), "value": solver.value()})
+        rows.append({"iterations": budget, "nash_conv": solver.nash_conv(), "value": solver.value(),
+                     "resets": len(solver.reset_iterations)})
     return {"rows": rows, "seconds_per_iteration": step_seconds / done, "solver": solver}
 
 
@@ -112,6 +119,8 @@ def bench_game(name: str, budgets: dict[str, list[int]]) -> dict:
     alpha, eta = settings["alpha"], settings["eta"]
     fixed = run_ours(form, budgets["ours"], alpha=alpha, eta=eta, magnet_reset=None)
     reset = run_ours(form, budgets["ours"], alpha=alpha, eta=eta, magnet_reset=settings["magnet_reset"])
+    adaptive = run_ours(form, budgets["ours"], alpha=alpha, eta=eta, reset_tolerance=settings["reset_tolerance"],
+                        magnet_mix=settings["magnet_mix"])
     theirs = run_openspiel_mmd(game, budgets["openspiel_mmd"], alpha=alpha, eta=eta)
     # the same number of updates on our side, for the iterate agreement check
     check = SequenceFormMMD(form, alpha=alpha, eta=eta)
@@ -141,6 +150,7 @@ def bench_game(name: str, budgets: dict[str, list[int]]) -> dict:
         "speed": {
             "ours_mmd_s_per_iter": ours_time,
             "ours_mmd_reset_s_per_iter": reset["seconds_per_iteration"],
+            "ours_mmd_adaptive_reset_s_per_iter": adaptive["seconds_per_iteration"],
             "openspiel_mmd_s_per_iter": theirs["seconds_per_iteration"],
             "cfr_plus_s_per_iter": cfr_plus["seconds_per_iteration"],
             "openspiel_mmd_over_ours": theirs["seconds_per_iteration"] / ours_time,
@@ -152,6 +162,7 @@ def bench_game(name: str, budgets: dict[str, list[int]]) -> dict:
         "convergence": {
             "ours_mmd_fixed_magnet": fixed["rows"],
             "ours_mmd_magnet_reset": reset["rows"],
+            "ours_mmd_adaptive_reset": adaptive["rows"],
             "openspiel_mmd": theirs["rows"],
             "cfr_plus": cfr_plus["rows"],
         },
@@ -168,18 +179,24 @@ def print_tables(results: dict) -> None:
               f"{1e3 * s['cfr_plus_s_per_iter']:>9.2f} {s['openspiel_mmd_over_ours']:>9.0f} "
               f"{s['cfr_plus_over_ours']:>10.0f} {row['max_policy_difference_vs_openspiel_mmd']:>13.1e}")
     print("\nNashConv after a budget of iterations (MMD: last iterate; CFR+: average, current in brackets)")
-    print(f"{'game':<12} {'method':<26} {'iters':>7} {'NashConv':>10}")
+    print(f"{'game':<12} {'method':<26} {'iters':>7} {'NashConv':>10} {'resets':>7}")
     for row in results["games"]:
         conv = row["convergence"]
-        for method in ("ours_mmd_fixed_magnet", "ours_mmd_magnet_reset", "openspiel_mmd"):
+        for method in ("ours_mmd_fixed_magnet", "ours_mmd_magnet_reset", "ours_mmd_adaptive_reset", "openspiel_mmd"):
             for entry in conv[method]:
-                print(f"{row['game']:<12} {method:<26} {entry['iterations']:>7} {entry['nash_conv']:>10.2e}")
+                resets = f"{entry['resets']:>7}" if "resets" in entry else ""
+                print(f"{row['game']:<12} {method:<26} {entry['iterations']:>7} {entry['nash_conv']:>10.2e} {resets}")
         for entry in conv["cfr_plus"]:
             print(f"{row['game']:<12} {'cfr_plus (average)':<26} {entry['iterations']:>7} "
                   f"{entry['nash_conv_average']:>10.2e} ({entry['nash_conv_current']:.2e})")
     kuhn = next(row for row in results["games"] if row["game"] == "kuhn_poker")
-    last = kuhn["convergence"]["ours_mmd_magnet_reset"][-1]
-    print(f"\nKuhn value at the last iterate (magnet reset): {last['value']:.10f} (exact -1/18 = {-1 / 18:.10f})")
+    print()
+    for method in ("ours_mmd_magnet_reset", "ours_mmd_adaptive_reset"):
+        last = kuhn["convergence"][method][-1]
+        print(f"Kuhn value at the last iterate ({method}): {last['value']:.10f} (exact -1/18 = {-1 / 18:.10f})")
+    leduc = next(row for row in results["games"] if row["game"] == "leduc_poker")
+    last = leduc["convergence"]["ours_mmd_adaptive_reset"][-1]
+    print(f"Leduc value at the last iterate (adaptive reset): {last['value']:.6f}")
 
 
 def main() -> None:

@@ -268,7 +268,7 @@ def _sequence_form(data: dict) -> str:
           f"{g['speed']['openspiel_mmd_over_ours']:.0f}x", f"{g['speed']['cfr_plus_over_ours']:.0f}x",
           f"{g['max_policy_difference_vs_openspiel_mmd']:.0e}"] for g in games])
     labels = {"ours_mmd_fixed_magnet": "ours, fixed magnet", "ours_mmd_magnet_reset": "ours, magnet reset",
-              "openspiel_mmd": "OpenSpiel mmd"}
+              "ours_mmd_adaptive_reset": "ours, adaptive reset + fixed share", "openspiel_mmd": "OpenSpiel mmd"}
     rows = []
     for g in games:
         for method, label in labels.items():

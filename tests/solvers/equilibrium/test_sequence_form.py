@@ -6,7 +6,13 @@
   ``mmd_dilated.MMDDilatedEnt``'s (1e-8) after each of several updates, Kuhn and Leduc;
 - with magnet reset (MPO) the last iterate of Kuhn reaches NashConv < 1e-6 within 500 updates, the game
   value -1/18 to 1e-6, and player 1's unique equilibrium strategy (bluff 1/3 with the jack, call 1/3 with
-  the queen); the fixed-magnet run plateaus at its regularisation gap.
+  the queen); the fixed-magnet run plateaus at its regularisation gap;
+- the regularised gap: ``0`` at the regularised equilibrium, ``>= 0`` elsewhere, and equal to the gap
+  computed from the regularised best responses' objective values;
+- the adaptive reset (gap <= tau * NashConv, fixed-share mixing): the reset magnet is exactly
+  ``(1 - eps) pi + eps rho_0`` with ``eps = m * NashConv / NashConv at the first reset``; Kuhn reaches
+  NashConv < 1e-6 and -1/18; on Leduc NashConv falls at every 1000 updates to < 0.03 after 6000 while the
+  plain reset has risen back above 0.09 (the drift the mixing removes).
 """
 
 from __future__ import annotations
@@ -16,9 +22,16 @@ import pyspiel
 import pytest
 from open_spiel.python.algorithms import expected_game_score, exploitability, mmd_dilated
 
-from aligngames.solvers.equilibrium.sequence_form import SequenceFormMMD, build_sequence_form, mmd
+from aligngames.solvers.equilibrium.sequence_form import (
+    RESET_CHECK_EVERY,
+    SequenceFormMMD,
+    build_sequence_form,
+    mmd,
+)
 
 KUHN_VALUE = -1.0 / 18.0
+# Leduc poker's value for player 0: the sequence-form LP (scipy HiGHS, both players' LPs agree to 1e-15)
+LEDUC_VALUE = -0.0856064
 # the MPO settings of the docs and the benchmark: NashConv ~ 3e-9 after 500 updates (0.03 s)
 RESET = {"alpha": 0.1, "eta": 4.0, "magnet_reset": 10}
 
@@ -158,6 +171,90 @@ def test_rejects_games_outside_two_player_zero_sum():
         SequenceFormMMD(pyspiel.load_game("kuhn_poker"), alpha=-1.0)
     with pytest.raises(ValueError, match="step size"):
         SequenceFormMMD(pyspiel.load_game("kuhn_poker"), alpha=0.0)
+
+
+def test_rejects_bad_reset_settings(kuhn):
+    form = build_sequence_form(kuhn)
+    with pytest.raises(ValueError, match="reset_tolerance replaces magnet_reset"):
+        SequenceFormMMD(form, alpha=0.1, magnet_reset=10, reset_tolerance=1e-3)
+    with pytest.raises(ValueError, match="reset_tolerance must be > 0"):
+        SequenceFormMMD(form, alpha=0.1, reset_tolerance=0.0)
+    with pytest.raises(ValueError, match="reset_tolerance needs alpha > 0"):
+        SequenceFormMMD(form, alpha=0.0, eta=1.0, reset_tolerance=1e-3)
+    with pytest.raises(ValueError, match="magnet_mix"):
+        SequenceFormMMD(form, alpha=0.1, magnet_reset=10, magnet_mix=1.5)
+
+
+def _regularised_objective(values, plan, log_pi, log_rho, alpha):
+    """``<q, x> - alpha B_psi(x; rho)`` with ``B_psi = sum_I x[parent(I)] KL(pi(.|I) || rho(.|I))``."""
+    return float(values @ plan) - alpha * float(plan @ (log_pi - log_rho))
+
+
+@pytest.mark.parametrize("name", ["kuhn_poker", "leduc_poker"])
+def test_regularised_gap(name):
+    """The gap from the bottom-up logsumexp equals the gap from the regularised best responses, is
+    positive away from the regularised equilibrium and 0 at it."""
+    form = build_sequence_form(pyspiel.load_game(name))
+    alpha = 0.1
+    magnet = _random_policies(form, seed=4)
+    solver = SequenceFormMMD(form, alpha=alpha, magnet=magnet, initial=_random_policies(form, seed=5))
+    expected = 0.0
+    for tree, values, rho, pi, plan in zip(form.trees, solver.values, magnet, solver.policies, solver.plans,
+                                           strict=True):
+        log_rho = np.log(rho)
+        response = tree.log_softmax_bottom_up(values / alpha + log_rho)      # the regularised best response
+        best = _regularised_objective(values, tree.realisation_plan(np.exp(response)), response, log_rho, alpha)
+        expected += best - _regularised_objective(values, plan, np.log(pi), log_rho, alpha)
+    assert expected > 1e-3
+    assert solver.regularised_gap() == pytest.approx(expected, rel=1e-10)
+    for _ in range(300 if name == "kuhn_poker" else 500):                  # converge to the regularised equilibrium
+        solver.step()
+    assert 0.0 <= solver.regularised_gap() + 1e-15 and solver.regularised_gap() < 1e-10
+
+
+def test_magnet_mix_is_fixed_share_scaled_by_nash_conv(kuhn):
+    """Each reset magnet is ``(1 - eps) pi + eps rho_0`` per infoset, ``eps = m * NashConv / NashConv_1``."""
+    form = build_sequence_form(kuhn)
+    mix = 0.3
+    solver = SequenceFormMMD(form, alpha=0.1, eta=4.0, magnet_reset=10, magnet_mix=mix)
+    center = [tree.center() for tree in form.trees]
+    first = None
+    for reset in range(3):
+        for _ in range(9):
+            solver.step()
+        # the 10th update: recompute what the reset must give from the updated iterate
+        probe = SequenceFormMMD(form, alpha=0.1, eta=4.0, magnet=[np.exp(m) for m in solver.log_magnets],
+                                initial=solver.policies)
+        probe.step()
+        nash_conv = probe.nash_conv()
+        first = nash_conv if first is None else first
+        eps = mix * min(1.0, nash_conv / first)
+        solver.step()
+        assert solver.reset_iterations[-1] == 10 * (reset + 1)
+        for log_magnet, pi, rho0 in zip(solver.log_magnets, probe.policies, center, strict=True):
+            np.testing.assert_allclose(np.exp(log_magnet), (1 - eps) * pi + eps * rho0, rtol=1e-12, atol=1e-15)
+    assert eps < mix                                     # NashConv fell, so the mixing shrank
+
+
+def test_adaptive_reset_converges_on_kuhn(kuhn):
+    result = mmd(kuhn, 500, alpha=0.1, eta=4.0, reset_tolerance=1e-3, magnet_mix=0.3)
+    assert result.nash_conv[-1] < 1e-6                       # achieved: about 6e-10
+    assert result.value == pytest.approx(KUHN_VALUE, abs=1e-6)
+    resets = result.reset_iterations
+    assert len(resets) > 10 and np.all(resets % RESET_CHECK_EVERY == 0)
+
+
+def test_adaptive_reset_keeps_falling_on_leduc(leduc):
+    """Leduc (alpha 0.003, eta 1; about 1.3 s): the plain reset every 1000 updates has come back up to
+    NashConv 0.108 at 6000 updates (0.065 at 4000); with the gap rule and fixed-share mixing NashConv
+    falls at every 1000 updates (0.199, 0.095, 0.060, 0.035, 0.021)."""
+    form = build_sequence_form(leduc)
+    plain = mmd(form, 6000, alpha=0.003, eta=1.0, magnet_reset=1000, eval_every=1000)
+    adaptive = mmd(form, 6000, alpha=0.003, eta=1.0, reset_tolerance=1e-3, magnet_mix=0.3, eval_every=1000)
+    assert plain.nash_conv[-1] > 0.09 and plain.nash_conv[-1] > plain.nash_conv[3]
+    assert np.all(np.diff(adaptive.nash_conv[1:]) < 0)
+    assert adaptive.nash_conv[-1] < 0.03
+    assert adaptive.value == pytest.approx(LEDUC_VALUE, abs=2e-3)
 
 
 @pytest.mark.parametrize(("name", "eta", "iterations"), [("kuhn_poker", 4.0, 2000), ("leduc_poker", None, 500)])
