@@ -3,7 +3,10 @@
 - :func:`to_openspiel`: a :class:`~aligngames.game.MatrixGame` (or an env / raw env / meta-game with
   ``matrix_game()``) -> a ``pyspiel.MatrixGame`` (two players) or ``pyspiel.TensorGame`` (any number
   of players), declared with the library's utility type (zero-sum, constant-sum, general-sum,
-  identical) rather than one OpenSpiel infers from the floats.
+  identical) rather than one OpenSpiel infers from the floats. A turn-based tabular game with a finite
+  tree (a :class:`~aligngames.solvers.equilibrium.openspiel_python_game.GameTree`, or the env of the off-switch
+  game with a discrete prior, tabular debate or tabular CIRL) -> a sequential OpenSpiel python game
+  (:mod:`aligngames.solvers.equilibrium.openspiel_python_game`).
 - :func:`from_openspiel`: a ``pyspiel.Game`` -> a :class:`~aligngames.game.MatrixGame`. Normal-form
   games (``pyspiel.MatrixGame`` / ``TensorGame``, e.g. ``load_game("matrix_rps")``) and one-shot
   simultaneous games (e.g. ``"blotto"``) are read entry by entry, with OpenSpiel's action names.
@@ -44,6 +47,7 @@ import pyspiel
 from open_spiel.python import policy as policy_lib
 
 from aligngames.game import Dynamics, GameInfo, MatrixGame, Utility
+from aligngames.solvers.equilibrium.openspiel_python_game import TO_OPENSPIEL_UTILITY, game_tree, tree_game
 from aligngames.solvers.inputs import strategy_array
 
 #: The most pure strategies per player :func:`from_openspiel` enumerates in a reduced normal form.
@@ -53,12 +57,7 @@ MAX_JOINT_ACTIONS = 1_000_000
 #: The most payoff entries (players x profiles, and the sequence-form intermediates) a reduced normal form may have.
 MAX_PAYOFF_ENTRIES = 20_000_000
 
-_TO_OPENSPIEL_UTILITY = {
-    Utility.ZERO_SUM: pyspiel.GameType.Utility.ZERO_SUM,
-    Utility.CONSTANT_SUM: pyspiel.GameType.Utility.CONSTANT_SUM,
-    Utility.GENERAL_SUM: pyspiel.GameType.Utility.GENERAL_SUM,
-    Utility.IDENTICAL: pyspiel.GameType.Utility.IDENTICAL,
-}
+_TO_OPENSPIEL_UTILITY = TO_OPENSPIEL_UTILITY
 _FROM_OPENSPIEL_UTILITY = {value: key for key, value in _TO_OPENSPIEL_UTILITY.items()}
 
 #: A sequence of one player: (information state, action); ``None`` is the empty sequence.
@@ -79,8 +78,9 @@ def _as_matrix_game(game) -> MatrixGame:
                 raise TypeError(f"to_openspiel: {type(candidate).__name__}.matrix_game() returned "
                                 f"{type(result).__name__}, not a MatrixGame")
             return result
-    raise TypeError(f"to_openspiel needs an aligngames MatrixGame or an env (or raw env) with a matrix_game() "
-                    f"method, e.g. a tabular env; got {type(game).__name__}, which has no matrix_game()")
+    raise TypeError(f"to_openspiel needs an aligngames MatrixGame, a GameTree, or an env (or raw env) with a "
+                    f"matrix_game() method or a game tree, e.g. a tabular env; got {type(game).__name__}, which has "
+                    f"no matrix_game()")
 
 
 def _game_type(short_name: str, num_players: int, utility: Utility) -> pyspiel.GameType:
@@ -103,23 +103,35 @@ def _game_type(short_name: str, num_players: int, utility: Utility) -> pyspiel.G
     )
 
 
-def to_openspiel(game, *, short_name: str = "aligngames_matrix_game") -> pyspiel.Game:
-    """The normal-form game ``game`` as an OpenSpiel game.
+def to_openspiel(game, *, short_name: str | None = None) -> pyspiel.Game:
+    """The normal-form or turn-based tabular game ``game`` as an OpenSpiel game.
 
     Args:
         game: a :class:`~aligngames.game.MatrixGame`, or an env, raw env or meta-game with a
-            ``matrix_game()`` method (called; PettingZoo wrappers are looked through via ``unwrapped``).
-        short_name: OpenSpiel's ``GameType.short_name`` for the new game.
+            ``matrix_game()`` method (called; PettingZoo wrappers are looked through via ``unwrapped``);
+            or a :class:`~aligngames.solvers.equilibrium.openspiel_python_game.GameTree`, or an env / raw env /
+            rules of a turn-based tabular game with a tree (``openspiel_python_game.game_tree``).
+        short_name: OpenSpiel's ``GameType.short_name`` for a normal-form game (default
+            ``"aligngames_matrix_game"``). A tree game is always named ``aligngames_<tree name>_<digest>``.
 
     Returns:
         A ``pyspiel.MatrixGame`` for two players (row/column action names, ``row_utility`` is player 0's
         payoff), a ``pyspiel.TensorGame`` for one or three and more players; either way declared
-        with the library's utility type, ``Dynamics.SIMULTANEOUS`` and ``Information.ONE_SHOT``.
+        with the library's utility type, ``Dynamics.SIMULTANEOUS`` and ``Information.ONE_SHOT``. For a
+        tree: a sequential python game (``openspiel_python_game.TreeGame``).
 
     Raises:
-        TypeError: ``game`` is neither a MatrixGame nor has ``matrix_game()``.
-        ValueError: the game is marked identical-interest but its players' payoffs differ.
+        TypeError: ``game`` is neither a MatrixGame nor has ``matrix_game()`` or a tree.
+        ValueError: the game is marked identical-interest but its players' payoffs differ; ``short_name`` given
+            for a tree; an env whose settings have no finite tree (a Gaussian off-switch prior, ...).
     """
+    tree = game_tree(game)
+    if tree is not None:
+        if short_name is not None:
+            raise ValueError(f"short_name: a game tree is registered as aligngames_<tree name>_<digest>; "
+                             f"got short_name={short_name!r} (set GameTree.name instead)")
+        return tree_game(tree)
+    short_name = "aligngames_matrix_game" if short_name is None else short_name
     matrix = _as_matrix_game(game)
     payoffs, info = matrix.payoffs, matrix.info
     if info.utility is Utility.IDENTICAL and not np.allclose(payoffs, payoffs[:1], atol=1e-9):
