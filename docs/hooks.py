@@ -293,10 +293,29 @@ def _populations(data: dict) -> str:
               f"new tokens per turn, {data['machine']['cpu_count']} CPUs, load average {data['rows'][1]['load_average_before']:.1f}.\n")
 
 
+def _mpo_convergence(data: dict) -> str:
+    settings, summary = data["settings"], data["summary"]
+    rows = [[method, f"{values['median']:.1e}", f"{values['worst']:.1e}", f"{values['below_target']} / {values['games']}"]
+            for method, values in summary.items()]
+    adaptive = summary["mpo_adaptive"]
+    missed = [f"{row['game']} ({row['methods']['mpo_adaptive']['nash_conv_at_end']:.1e})" for row in data["games"]
+              if row["methods"]["mpo_adaptive"]["products_to_target"] is None]
+    worst = adaptive["products_to_target_worst"]
+    return (f"NashConv after {settings['baseline_budget']:,} payoff products (last iterate; SPO: its average):\n\n"
+            + _table(["method", "median", "worst", f"<= {data['target']:.0e}"], rows)
+            + f"\n`mpo_adaptive` within {settings['budget']:,} products: median {adaptive['median_at_end']:.1e}, worst "
+              f"{adaptive['worst_at_end']:.1e}, {adaptive['below_target_at_end']} of {adaptive['games']} games at most "
+              f"{data['target']:.0e}; products to reach it: median {adaptive['products_to_target_median']:,.0f}, worst "
+              + (f"{worst:,}" if worst is not None else "not reached on every game")
+            + (f". Not reached: {', '.join(missed)}" if missed else "")
+            + f". Whole run: {data['seconds']:.0f} s.\n")
+
+
 BENCHMARKS: dict[str, Callable[[dict], str]] = {
     "solvers": _solvers, "training": _training, "rollout": _rollout, "red_team_judge": _red_team_judge,
     "moral_graph_manipulation": _moral_graph_manipulation, "generative_slate_quality": _generative_slate_quality,
     "safe_rlhf_dynamics": _safe_rlhf_dynamics, "sequence_form": _sequence_form, "populations": _populations,
+    "mpo_convergence": _mpo_convergence,
 }
 
 

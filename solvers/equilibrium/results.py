@@ -44,12 +44,14 @@ class SymmetricSolverResult:
         exploitability: NashConv of ``(policy, policy)`` after each iteration, ``2 max_i (G pi)_i``
             with ``G = P - 1/2`` (twice what a best response wins against the policy), shape ``(T,)``.
         average_exploitability: the same for the average policy.
+        magnet_resets: how many regularised games a magnetic solver solved (None for the others).
     """
 
     policy: np.ndarray
     average_policy: np.ndarray
     exploitability: np.ndarray
     average_exploitability: np.ndarray
+    magnet_resets: int | None = None
 
 
 def symmetric_exploitability(payoffs: np.ndarray, policy: np.ndarray) -> float:

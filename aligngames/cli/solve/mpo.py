@@ -1,7 +1,8 @@
 """magnetic preference optimization: MMD with the magnet reset to the policy; last iterate -> Nash
 
 ``aligngames solve mpo --env preference_game_v0 -e mode=tabular -e scenario=food --out RUN`` (or ``--payoffs``)
-runs the exact tabular solver (:func:`aligngames.solvers.equilibrium.mpo.solve`, settings
+runs the exact tabular solver (:func:`aligngames.solvers.equilibrium.mpo.solve`, or with
+``--schedule adaptive`` :func:`~aligngames.solvers.equilibrium.mpo.solve_adaptive`; settings
 :class:`~aligngames.solvers.equilibrium.mpo.MPOConfig`). On a language-mode game (``-e mode=language``, the
 default mode of ``preference_game_v0``) it trains a language model
 (:mod:`aligngames.solvers.training.preference_training`, settings
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from aligngames import registry
 from aligngames.cli import driver
 from aligngames.config import ConfigError, load_yaml, parse_assignment
-from aligngames.solvers.equilibrium.mpo import MPOConfig, solve
+from aligngames.solvers.equilibrium.mpo import MPOConfig, run_config
 from aligngames.solvers.training.preference_training import run_folder
 from aligngames.solvers.training.preference_training.config import ALGORITHMS, LanguagePreferenceConfig
 from aligngames.solvers.training.settings import describe_flat_keys, flat_keys_in
@@ -72,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if given:
         raise ConfigError(f"settings {given} train language models; use them with a language-mode env "
                           f"(-e mode=language)")
-    return driver.run_symmetric_solver(args, "mpo", MPOConfig, lambda matrix, config: solve(
-        matrix, alpha=config.alpha, eta=config.eta, inner_steps=config.inner_steps, outer_steps=config.outer_steps))
+    return driver.run_symmetric_solver(args, "mpo", MPOConfig, run_config)
 
 
 def _run_language(args: argparse.Namespace) -> int:
