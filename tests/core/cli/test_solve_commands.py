@@ -30,12 +30,18 @@ def test_nash_and_mpo_find_the_maximal_lottery(tmp_path):
     solution = _solve("mpo", tmp_path / "mpo", *FOOD, "--outer-steps", "2000")
     assert solution["policy"] == pytest.approx(LOTTERY, abs=1e-6) and solution["exploitability"] < 1e-6
     config = yaml.safe_load((tmp_path / "mpo" / "config.yaml").read_text())
-    assert config["settings"] == {"alpha": 0.25, "eta": 2.0, "inner_steps": 5, "outer_steps": 2000}
+    assert config["settings"] == {"alpha": 0.25, "eta": 2.0, "inner_steps": 5, "outer_steps": 2000, "schedule": "paper",
+                                  "reset_tolerance": 0.1, "magnet_mix": 0.5}
     assert config["game"] == {"env": "preference_game_v0", "env_kwargs": {"mode": "tabular", "scenario": "food"}}
     trace = json.loads((tmp_path / "mpo" / "trace.json").read_text())
     assert len(trace["exploitability"]) == len(trace["average_exploitability"]) == 10_000
     for name in ("manifest.json", "exploitability.png"):
         assert (tmp_path / "mpo" / name).exists()
+    # the adaptive schedule: inner_steps * outer_steps mirror-prox steps, the last iterate far closer
+    solution = _solve("mpo", tmp_path / "adaptive", *FOOD, "--schedule", "adaptive", "--outer-steps", "400")
+    assert solution["policy"] == pytest.approx(LOTTERY, abs=1e-9) and solution["exploitability"] < 1e-12
+    trace = json.loads((tmp_path / "adaptive" / "trace.json").read_text())
+    assert len(trace["exploitability"]) == 2000
 
 
 def test_nash_solves_a_budgeted_preference_game_and_other_solvers_refuse_it(tmp_path, capsys):
