@@ -16,7 +16,7 @@ def register() -> None:
     registry.register_solver("safe_rlhf", "aligngames.cli.solve.safe_rlhf",
                              "Safe RLHF (safe_rlhf_v0 tables): the exact constrained optimum and its Lagrange multiplier, and primal-dual dynamics with the multiplier as a player")
     registry.register_solver("offline_preference", "aligngames.cli.solve.offline_preference",
-                             "offline preference losses (DPO, IPO, EXO and the K-sample DPO-RW / EXO-RW) fitted exactly on a tabular preference problem, with the forward and reverse KL to pi*")
+                             "offline preference losses (DPO, IPO, EXO and the K-sample DPO-RW / EXO-RW) fitted exactly on a tabular preference problem, with the forward and reverse KL to pi*; in language mode (--pairs FILE, or online with --env) DPO / IPO / EXO train a LoRA policy")
     registry.register_solver("elasticity", "aligngames.cli.solve.elasticity",
                              "alignment elasticity (Ji et al. 2024) in a categorical model: how much undo data removes half of an alignment fine-tune, pooled vs elastic, both directions")
     registry.register_solver("pareto_preference", "aligngames.cli.solve.pareto_preference",

@@ -346,11 +346,7 @@ class PolicyGradientTrainer:
         training_handle = self._training_handle()
         totals: dict[str, float] = {}
         for _ in range(settings.epochs):
-            rate = learning_rate(self.updates, base=settings.learning_rate, warmup_steps=settings.warmup_steps,
-                                 total_steps=self.total_updates, schedule=settings.schedule)
-            for group in self.optimizer.param_groups:
-                group["lr"] = rate
-            self.optimizer.zero_grad(set_to_none=True)
+            rate = self.begin_update()
             sums = {"loss": 0.0, "reward_surrogate": 0.0, "kl_magnet": 0.0, "kl_reference": 0.0, "kl_proximal": 0.0}
             starts = list(range(0, count, settings.micro_batch_size))
             for number, start in enumerate(starts):
@@ -375,14 +371,30 @@ class PolicyGradientTrainer:
                                    ("kl_reference", terms.kl_reference)):
                     if value is not None:
                         sums[key] += float(value.detach())
-            norm = torch.nn.utils.clip_grad_norm_(self.parameters, settings.max_grad_norm or float("inf"))
-            self.optimizer.step()
-            self.updates += 1
-            sums["grad_norm"] = float(norm)
+            sums["grad_norm"] = self.finish_update()
             sums["learning_rate"] = rate
             totals = sums  # report the last pass: the state the step ends in
         totals["tokens"] = float(rollouts.num_tokens)
         return totals
+
+    def begin_update(self) -> float:
+        """Set the learning rate of the next optimiser step (:func:`learning_rate` at ``self.updates``) and clear
+        the gradients; return the rate. Other losses on the same policy (the pairwise losses of
+        :mod:`aligngames.solvers.training.offline_preference_language`) use this and :meth:`finish_update`."""
+        settings = self.settings
+        rate = learning_rate(self.updates, base=settings.learning_rate, warmup_steps=settings.warmup_steps,
+                             total_steps=self.total_updates, schedule=settings.schedule)
+        for group in self.optimizer.param_groups:
+            group["lr"] = rate
+        self.optimizer.zero_grad(set_to_none=True)
+        return rate
+
+    def finish_update(self) -> float:
+        """Clip the accumulated gradients, take the optimiser step; return the gradient norm before clipping."""
+        norm = torch.nn.utils.clip_grad_norm_(self.parameters, self.settings.max_grad_norm or float("inf"))
+        self.optimizer.step()
+        self.updates += 1
+        return float(norm)
 
     def _sync(self, *, last: bool):
         """DDP averages gradients on the last micro-batch only (``no_sync`` before it)."""

@@ -1,4 +1,4 @@
-"""offline preference losses (DPO, IPO, EXO and the K-sample DPO-RW / EXO-RW) fitted exactly on a tabular preference problem, with the forward and reverse KL to pi*
+"""offline preference losses (DPO, IPO, EXO and the K-sample DPO-RW / EXO-RW) fitted exactly on a tabular preference problem, with the forward and reverse KL to pi*; in language mode (--pairs FILE, or online with --env) DPO / IPO / EXO train a LoRA policy
 
 ``aligngames solve offline_preference --compare`` fits every loss to the built-in bimodal problem (21
 ordered answers, ``pi* = 0.65 N(5, 1.2^2) + 0.35 N(15, 1.2^2)``, uniform reference, beta 1) in the
@@ -9,22 +9,33 @@ KL ``KL(pi || pi*)``: DPO-style losses spread over both modes, EXO-style ones si
 loss; ``--json FILE`` writes the fits. ``--game SCENARIO`` instead fits DPO, IPO and EXO to a tabular
 preference game's matrix (``food``: a cyclic annotator population that no Bradley-Terry reward explains)
 for several beta and reports each policy's exploitability (NashConv) next to MPO's and the maximal lottery.
+
+Language mode (:mod:`aligngames.solvers.training.offline_preference_language`, settings
+:class:`~aligngames.solvers.training.offline_preference_language.LanguagePairConfig`):
+``--pairs FILE --out RUN`` trains a LoRA policy with ``--loss dpo|ipo|exo`` on the pairs of a JSON-lines file
+(``prompt``, ``chosen``, ``rejected`` per line); ``--env preference_game_v0 [-e KEY=VALUE] --out RUN`` trains it
+online, on pairs sampled from the policy and labelled by the game's judge. The run folder resumes as the
+language MPO path's; ``--stop-after STEPS`` ends a call early. The flags ``--help`` lists are the mode's.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
+from aligngames.cli import add_force_new_argument, driver
 from aligngames.config import ConfigError, load_yaml
 from aligngames.envs.preference_game import matrix_game
 from aligngames.envs.preference_game.scenarios import SCENARIOS
 from aligngames.runs import atomic_write_json
 from aligngames.solvers.equilibrium import mpo
 from aligngames.solvers.equilibrium.nash import exploitability, maximal_lottery
+from aligngames.solvers.training import offline_preference_language
 from aligngames.solvers.training.offline_preference import FAMILIES, LOSSES, fit, fit_to_preferences
+from aligngames.solvers.training.offline_preference_language import FilePairs, JudgedPairs, LanguagePairConfig
 
 
 def bimodal_problem(num_answers: int = 21) -> tuple[np.ndarray, np.ndarray, float]:
@@ -36,7 +47,30 @@ def bimodal_problem(num_answers: int = 21) -> tuple[np.ndarray, np.ndarray, floa
     return reference, np.log(target / reference), 1.0
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def language_mode(argv: Sequence[str]) -> bool:
+    """Whether the command's arguments ask for language mode (``--pairs`` or ``--env``)."""
+    return any(item == flag or item.startswith(flag + "=") for item in argv for flag in ("--pairs", "--env"))
+
+
+def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
+    """The tabular flags, or with ``--pairs`` / ``--env`` in ``argv`` the language-mode ones."""
+    if language_mode(argv):
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--pairs", metavar="FILE", help="offline: a JSON-lines file of prompt / chosen / rejected")
+        source.add_argument("--env", help="online: a language-mode preference game, e.g. preference_game_v0")
+        parser.add_argument("--env-arg", "-e", action="append", default=[], metavar="KEY=VALUE",
+                            help="--env keyword argument (repeatable), e.g. -e judge=features")
+        parser.add_argument("--out", required=True, help="run folder (a rerun on the same folder resumes)")
+        parser.add_argument("--stop-after", type=int, default=None, metavar="STEPS",
+                            help="stop after this many steps in this call (a rerun on the same --out resumes)")
+        add_force_new_argument(parser)
+        driver.add_config_arguments(parser, LanguagePairConfig, title="language-mode training")
+        return
+    parser.add_argument("--pairs", metavar="FILE", default=None,
+                        help="language mode: train a LoRA policy on this JSON-lines file of preference pairs "
+                             "(--help with it lists that mode's flags)")
+    parser.add_argument("--env", default=None,
+                        help="language mode, online: pairs sampled from the policy, labelled by this game's judge")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--loss", choices=LOSSES, default=None, help="fit one loss")
     which.add_argument("--compare", action="store_true", help="fit every loss (the default without --loss)")
@@ -83,7 +117,29 @@ def compare_on_game(scenario: str, betas: list[float]) -> dict:
     return {"scenario": scenario, "answers": list(names), "rows": rows}
 
 
+def _run_language(args: argparse.Namespace) -> int:
+    config = driver.config_from_args(LanguagePairConfig, args)
+    if args.pairs:
+        if args.env_arg:
+            raise ConfigError("-e/--env-arg applies to --env (online pairs), not to --pairs")
+        source = FilePairs(args.pairs)
+    else:
+        source = JudgedPairs(args.env, driver.env_kwargs(args))
+    summary = offline_preference_language.run(config, source, args.out, stop_after=args.stop_after, progress=True)
+    text = f"{config.loss}: {summary['steps']} of {config.steps} steps"
+    final = summary.get("final", {})
+    if "eval_margin" in final:
+        text += f"; on the first pairs: margin {final['eval_margin']:.4f}, accuracy {final['eval_accuracy']:.3f}"
+    if "vs_reference" in final:
+        text += (f"; win rate vs the reference {final['vs_reference']['win_rate']:.3f} ± "
+                 f"{final['vs_reference']['ci95']:.3f}")
+    driver.report(args.out, text)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "out", None) is not None:  # the language-mode parser (add_arguments saw --pairs or --env)
+        return _run_language(args)
     if args.game is not None:
         if args.problem or args.loss:
             raise ConfigError("--game fits dpo, ipo and exo to the game; it takes no --problem or --loss")

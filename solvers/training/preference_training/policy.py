@@ -92,6 +92,28 @@ def regularizer_weights(algorithm: str, alpha: float, eta: float) -> Regularizer
     raise ValueError(f"algorithm must be one of {list(ALGORITHMS)}, got {algorithm!r}")
 
 
+def language_game(env_name: str, env_kwargs: Mapping[str, Any]):
+    """``(env, rules)`` of a language-mode preference game (its rules carry the prompt and the judge), or a
+    :class:`~aligngames.config.ConfigError` saying the env is not one."""
+    env = registry.make(env_name, **dict(env_kwargs))
+    rules = getattr(env.unwrapped, "rules", None)
+    if getattr(rules, "mode", None) != "language" or not hasattr(rules, "judge"):
+        env.close()
+        raise ConfigError(f"language-mode preference training needs a language-mode preference game; "
+                          f"{env_name} with {dict(env_kwargs)} is not one (try -e mode=language)")
+    return env, rules
+
+
+def episode_prompts(env, rules, agent: LLMAgent, seeds: Sequence[int]) -> tuple[list[str], list[str]]:
+    """For each env seed: the prompt the judge sees and the full prompt string ``agent`` reads as ``player_0``."""
+    judge_prompts, model_prompts = [], []
+    for seed in seeds:
+        env.reset(seed=int(seed))
+        judge_prompts.append(rules.prompt)
+        model_prompts.append(agent.prompt(env.observe(SEAT), SEAT))
+    return judge_prompts, model_prompts
+
+
 _INSTANCES = itertools.count()  # distinct adapter names for policies that share one loaded model
 
 
@@ -108,11 +130,7 @@ class LanguagePolicy:
                  world: World = SINGLE_PROCESS) -> None:
         self.config = config
         self.world = world
-        self.env = registry.make(env_name, **dict(env_kwargs))
-        rules = getattr(self.env.unwrapped, "rules", None)
-        if getattr(rules, "mode", None) != "language" or not hasattr(rules, "judge"):
-            raise ConfigError(f"language-mode preference training needs a language-mode preference game; "
-                              f"{env_name} with {dict(env_kwargs)} is not one (try -e mode=language)")
+        self.env, rules = language_game(env_name, env_kwargs)
         self.judge = rules.judge
         self.eval_judges = {name: make_preference_judge(name) for name in config.eval_judge_names}
         self.rules = rules
@@ -173,12 +191,7 @@ class LanguagePolicy:
     # --- sampling -------------------------------------------------------------------------------------
     def episodes(self, seeds: Sequence[int]) -> tuple[list[str], list[str]]:
         """For each env seed: the prompt the judge sees and the full prompt string the model reads."""
-        judge_prompts, model_prompts = [], []
-        for seed in seeds:
-            self.env.reset(seed=int(seed))
-            judge_prompts.append(self.rules.prompt)
-            model_prompts.append(self.agent.prompt(self.env.observe(SEAT), SEAT))
-        return judge_prompts, model_prompts
+        return episode_prompts(self.env, self.rules, self.agent, seeds)
 
     def sample(self, ref: PolicyRef, prompts: Sequence[str], seeds: Sequence[int], *, mixture: PolicyRef | None = None,
                mixture_weight: float = 0.0):
@@ -377,4 +390,4 @@ def _load_weights(ref: PolicyRef, folder: Path) -> None:
     ref.handle.model.load_state_dict(load_tensors(folder / FULL_WEIGHTS_FILE), strict=False)
 
 
-__all__ = ["LanguagePolicy", "private_copy", "regularizer_weights"]
+__all__ = ["LanguagePolicy", "episode_prompts", "language_game", "private_copy", "regularizer_weights"]
