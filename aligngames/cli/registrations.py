@@ -20,7 +20,7 @@ def register() -> None:
     registry.register_solver("elasticity", "aligngames.cli.solve.elasticity",
                              "alignment elasticity (Ji et al. 2024) in a categorical model: how much undo data removes half of an alignment fine-tune, pooled vs elastic, both directions")
     registry.register_solver("pareto_preference", "aligngames.cli.solve.pareto_preference",
-                             "Pareto preference (pareto_preference_v0 tables): exact per-preference optima (linear or Tchebycheff, with KL), the Pareto front and its hypervolume, and a preference-conditioned policy's regret")
+                             "Pareto preference (pareto_preference_v0 tables): exact per-preference optima (linear or Tchebycheff, with KL), the Pareto front and its hypervolume, and a preference-conditioned policy's regret; in language mode (--train), a w-conditioned LoRA policy and its front before and after training")
     registry.register_solver("judge_eval", "aligngames.cli.solve.judge_eval",
                              "Evaluate a judge on labelled data: harm judges (accuracy, AUROC, ECE, confusion matrix) or preference judges (agreement, position bias), with bootstrap intervals")
     registry.register_solver("off_switch", "aligngames.cli.solve.off_switch",

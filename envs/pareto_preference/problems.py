@@ -82,6 +82,24 @@ def simplex_points(value, name: str, num_objectives: int) -> np.ndarray:
     return np.array(rows)
 
 
+def user_types(num_objectives: int, weights=None, weight_probs=None, grid: int | None = None
+               ) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """The user types ``(weights, weight_probs, grid)`` from the keywords both modes share.
+
+    Explicit ``weights`` (``[type][objective]``, each row on the simplex) with ``weight_probs`` (default
+    uniform), or ``grid=k`` (default :data:`DEFAULT_GRID` when neither is given), uniformly; ``grid`` comes back
+    as ``None`` with explicit weights.
+    """
+    if weights is not None and grid is not None:
+        raise ValueError("give either weights (with weight_probs) or grid=k, not both")
+    grid = None if weights is not None else (DEFAULT_GRID if grid is None else grid)
+    points = (simplex_grid(num_objectives, grid) if grid is not None else
+              simplex_points(weights, "weights", num_objectives))
+    probs = (np.full(len(points), 1.0 / len(points)) if weight_probs is None else
+             distribution(weight_probs, "weight_probs", len(points)))
+    return points, probs, None if grid is None else int(grid)
+
+
 @dataclass(frozen=True)
 class ParetoPreferenceProblem:
     """A tabular preference-conditioned multi-objective problem.
@@ -121,16 +139,10 @@ class ParetoPreferenceProblem:
             raise ValueError(f"beta must be a finite number >= 0, got {self.beta}")
         if self.scalarisation not in SCALARISATIONS:
             raise ValueError(f"scalarisation must be one of {list(SCALARISATIONS)}, got {self.scalarisation!r}")
-        if self.weights is not None and self.grid is not None:
-            raise ValueError("give either weights (with weight_probs) or grid=k, not both")
-        grid = None if self.weights is not None else (DEFAULT_GRID if self.grid is None else self.grid)
-        weights = (simplex_grid(len(objectives), grid) if grid is not None else
-                   simplex_points(self.weights, "weights", len(objectives)))
-        weight_probs = (np.full(len(weights), 1.0 / len(weights)) if self.weight_probs is None else
-                        distribution(self.weight_probs, "weight_probs", len(weights)))
+        weights, weight_probs, grid = user_types(len(objectives), self.weights, self.weight_probs, self.grid)
         for key, value in (("answers", answers), ("objectives", objectives), ("rewards", rewards),
                            ("reference", reference), ("beta", beta), ("weights", weights),
-                           ("weight_probs", weight_probs), ("grid", None if grid is None else int(grid))):
+                           ("weight_probs", weight_probs), ("grid", grid)):
             object.__setattr__(self, key, value)
 
     @property

@@ -119,8 +119,8 @@ def test_bad_settings_and_actions_are_refused():
     env.reset(seed=0)
     with pytest.raises(ValueError, match="policy"):
         env.step(7)
-    with pytest.raises(ValueError, match="mode must be 'tabular'"):
-        pareto_preference.make_rules(mode="language")
+    with pytest.raises(ValueError, match="mode must be 'tabular' or 'language'"):
+        pareto_preference.make_rules(mode="text")
     with pytest.raises(ValueError, match="rounds must be an int >= 1, got 0"):
         pareto_preference.make_rules(rounds=0)
     with pytest.raises(ValueError, match="give either example='helpful_harmless' or explicit tables"):
