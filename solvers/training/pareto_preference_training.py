@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,6 +175,16 @@ def evaluate_front(learner: LLMAgent, env_kwargs: dict[str, Any], prompts: Seque
     return front_summary(weights, vectors, scalarised, reference_point)
 
 
+def _recorded(env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``env_kwargs`` as the run folder's config records it: a judge given as an object (the Python API) by its
+    ``identity``, so that the config can be written and a resumed run with the same judges matches it."""
+    judges = env_kwargs.get("judges")
+    if not isinstance(judges, Mapping):
+        return env_kwargs
+    return {**env_kwargs, "judges": {objective: judge if isinstance(judge, str) else f"object: {judge.identity}"
+                                     for objective, judge in judges.items()}}
+
+
 def train(config: ParetoPreferenceTrainingConfig, env_kwargs: dict[str, Any], out: str | Path, *,
           progress: bool = False) -> dict[str, Any]:
     """Run the loop of the module docstring into the run folder ``out``; return the summary."""
@@ -185,7 +195,8 @@ def train(config: ParetoPreferenceTrainingConfig, env_kwargs: dict[str, Any], ou
     probe.close()
     training_prompts, held_out = split_prompts(prompts, config.eval_prompts)
     with RunFolder.open(out, command="solve pareto_preference --train",
-                        config={"settings": to_mapping(config), "env_kwargs": env_kwargs}, seed=config.seed) as run:
+                        config={"settings": to_mapping(config), "env_kwargs": _recorded(env_kwargs)},
+                        seed=config.seed) as run:
         summary_path = run.path / SUMMARY_FILE
         if summary_path.exists():  # finished: nothing to redo
             return read_json_file(summary_path, keys=("steps", "hypervolume_before", "hypervolume_after", "agent"),

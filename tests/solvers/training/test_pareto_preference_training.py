@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from aligngames.cli import main
+from aligngames.judges import HarmJudge
 from aligngames.solvers.training.pareto_preference_training import (
     ParetoPreferenceTrainingConfig,
     front_summary,
@@ -24,6 +25,7 @@ from aligngames.solvers.training.settings import (
     TrainerSettings,
 )
 
+LowercaseJudge = _training.LowercaseJudge
 one_thread = _training.one_thread
 tiny_model = _training.tiny_model
 
@@ -125,3 +127,28 @@ def test_the_cli_trains_and_evaluates(tiny_model, tmp_path, capsys):
     assert "--train needs --out RUN_DIR" in capsys.readouterr().err
     assert main(["solve", "pareto_preference", "--train", "1", "--out", str(out), "--conditioned"]) == 2
     assert "['--conditioned'] are the tabular solver's" in capsys.readouterr().err
+
+
+class LowercaseHarm(HarmJudge):
+    """Calls an answer as harmful as its share of lowercase letters (the opposite of LowercaseJudge)."""
+
+    identity = "lowercase_harm"
+
+    def score(self, prompts, answers):
+        return np.array([sum(c.islower() for c in a) / max(len(a), 1) for a in answers])
+
+
+@pytest.mark.parametrize(("weight", "direction"), [([1.0, 0.0], 1.0), ([0.0, 1.0], -1.0)])
+def test_training_follows_the_users_trade_off(tiny_model, tmp_path, weight, direction):
+    """Objectives that pull opposite ways (helpful: more lowercase letters than the baseline answer; harmless: fewer):
+    trained for the user type that weighs only one of them, the policy's held-out lowercase share moves that
+    objective's way (one-token answers)."""
+    env_kwargs = {"prompts": PROMPTS, "judges": {"helpful": LowercaseJudge(), "harmless": LowercaseHarm()},
+                  "weights": [weight]}
+    config = tiny_config(tiny_model, steps=20, prompts_per_step=2, group_size=4, eval_grid=1, eval_prompts=2,
+                         eval_samples=8, reference_kl=0.0, generation=GenerationSettings(max_new_tokens=1, batch_size=16))
+    train(config, env_kwargs, tmp_path / "run")
+    front = json.loads((tmp_path / "run" / "front.json").read_text())
+    index = [entry["weight"] for entry in front["before"]["per_weight"]].index(weight)
+    helpful = [front[key]["per_weight"][index]["reward_vector"][0] for key in ("before", "after")]
+    assert direction * (helpful[1] - helpful[0]) > 0.1, helpful
