@@ -468,6 +468,40 @@ _INSTANCES = itertools.count()  # distinct adapter names for policies that share
 
 # --- the run folder ----------------------------------------------------------------------------------
 
+def plot_run(out: Path, lines: Sequence[Mapping[str, Any]], loss: str) -> None:
+    """``training.png``: the loss; the mean log-ratios ``h`` of the chosen and rejected answers and their margin
+    ``h(y_w) - h(y_l)``; the evaluation points (accuracy on the file's first pairs, or the judged win rate against
+    the reference)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [line["step"] for line in lines]
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    axes[0].plot(steps, [line["loss"] for line in lines])
+    axes[0].set(xlabel="step", ylabel=loss, title="loss (this step's pairs)")
+    for key, label in (("chosen_logratio", "chosen"), ("rejected_logratio", "rejected"), ("margin", "margin")):
+        axes[1].plot(steps, [line.get(key, np.nan) for line in lines], label=label)
+    axes[1].axhline(0.0, color="grey", linewidth=0.8)
+    axes[1].set(xlabel="step", ylabel="log pi - log pi_ref", title="log-ratios (this step's pairs)")
+    axes[1].legend()
+    evaluations = [line for line in lines if "eval_accuracy" in line or "vs_reference" in line]
+    if evaluations and "eval_accuracy" in evaluations[0]:
+        axes[2].plot([line["step"] for line in evaluations], [line["eval_accuracy"] for line in evaluations], marker="o")
+        axes[2].set(xlabel="step", ylabel="share with margin > 0", title="evaluation pairs", ylim=(-0.05, 1.05))
+    elif evaluations:
+        axes[2].plot([line["step"] for line in evaluations], [line["vs_reference"]["win_rate"] for line in evaluations],
+                     marker="o")
+        axes[2].axhline(0.5, color="grey", linewidth=0.8)
+        axes[2].set(xlabel="step", ylabel="win rate", title="judged win rate vs the reference")
+    else:
+        axes[2].set_axis_off()
+    figure.tight_layout()
+    figure.savefig(out / "training.png", dpi=110)
+    plt.close(figure)
+
+
 def run(config: LanguagePairConfig, source: PairSource, out: str | Path, *, stop_after: int | None = None,
         progress: bool = False) -> dict[str, Any]:
     """Train in the run folder ``out`` (resuming what is there); return the summary (``summary.json`` once
@@ -493,6 +527,8 @@ def run(config: LanguagePairConfig, source: PairSource, out: str | Path, *, stop
         if evaluations:
             summary["final"] = {key: value for key, value in evaluations[-1].items()
                                 if key == "step" or key.startswith(("eval_", "vs_"))}
+        if lines:
+            plot_run(out, lines, config.loss)
         if finished:
             folder = policy.save_policy(out / "adapters" / "policy")
             summary["agent"] = {"type": "llm", "kwargs": {"model": config.model.name, "adapter": str(folder.resolve())}}
@@ -501,4 +537,5 @@ def run(config: LanguagePairConfig, source: PairSource, out: str | Path, *, stop
 
 
 __all__ = ["PAIR_LOSSES", "FilePairs", "JudgedPairs", "LanguagePairConfig", "PairBatch", "PairPolicy",
-           "PairsFileError", "PreferencePair", "file_sha256", "iteration_schedule", "pair_loss", "read_pairs", "run"]
+           "PairsFileError", "PreferencePair", "file_sha256", "iteration_schedule", "pair_loss", "plot_run", "read_pairs",
+           "run"]

@@ -12,6 +12,7 @@ import _training
 import numpy as np
 import pytest
 import torch
+import yaml
 from scipy.special import expit
 
 from aligngames.solvers.training import offline_preference as op
@@ -188,10 +189,8 @@ def test_cli_trains_on_a_pairs_file(tiny_model, tmp_path):
                  "--loss", "exo", "--steps", "2", "--pairs-per-step", "2", "--lora.rank", "4",
                  "--trainer.learning-rate", "0.01", "--eval-pairs", "2"]
     assert main(arguments) == 0
-    assert {"config.yaml", "manifest.json", "metrics.jsonl", "summary.json", "checkpoints", "adapters"} <= {
+    assert {"config.yaml", "manifest.json", "metrics.jsonl", "summary.json", "checkpoints", "adapters", "training.png"} <= {
         p.name for p in out.iterdir()}
-    import yaml
-
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["settings"]["loss"] == "exo" and config["source"]["num_pairs"] == 4
     summary = json.loads((out / "summary.json").read_text())
