@@ -67,6 +67,8 @@ def register() -> None:
                             "aligner_v0 upstream seat (policy / blue) sampling answers from the game's upstream table (or its own)")
     registry.register_agent("aligner_tilt_corrector", "aligngames.agents.aligner:TiltCorrector",
                             "aligner_v0 corrector playing the exact best response: the Gibbs tilt of the copy prior by exp(r / beta)")
+    registry.register_agent("aligner_fixed_answer", "aligngames.agents.aligner:FixedAnswerPolicy",
+                            "aligner_v0 language-mode upstream that always writes the same answer (answer=...)")
     registry.register_agent("aligner_copy_corrector", "aligngames.agents.aligner:CopyCorrector",
                             "aligner_v0 corrector that copies the upstream answer (tabular or language mode)")
     registry.register_agent("aligner_red", "aligngames.agents.aligner:RedTable",

@@ -14,26 +14,39 @@ here the corrector learns by policy gradient from the judge instead, the game's 
    ``reference_kl`` on ``KL(mu || base model)``: the language-mode counterpart of the tabular game's KL toward
    the copy prior (the base model prompted to correct mostly copies or paraphrases).
 
-:func:`train_corrector` returns one metrics dict per step; saving the adapter (``lora.save_adapter``) and a run
-folder are the caller's.
+:func:`train_corrector` returns one metrics dict per step on a model the caller loaded; :func:`run` (``aligngames solve
+aligner --train STEPS --out RUN``) does the same in a run folder, with a checkpoint after every step and exact resume.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from aligngames import registry
-from aligngames.agent import Agent
-from aligngames.agents.llm import GenerationConfig, LLMAgent, lora
+from aligngames.agent import Agent, AgentSpec
+from aligngames.agents.llm import GenerationConfig, LLMAgent, load_model, lora
 from aligngames.agents.llm.models import LoadedModel
+from aligngames.config import to_mapping
 from aligngames.play.rollout import play_episodes
+from aligngames.runs import (
+    RunFolder,
+    append_line,
+    atomic_write_json,
+    atomic_write_text,
+    read_json_file,
+    read_jsonl,
+)
 from aligngames.seeding import derive_seed, make_rng
 from aligngames.solvers.inputs import check_settings
+from aligngames.solvers.training import checkpoints
 from aligngames.solvers.training.policy_gradient import (
     PolicyGradientTrainer,
     PolicyRef,
@@ -41,9 +54,12 @@ from aligngames.solvers.training.policy_gradient import (
     Rollouts,
     group_advantages,
 )
-from aligngames.solvers.training.settings import LoRASettings, TrainerSettings
+from aligngames.solvers.training.settings import LoRASettings, ModelSettings, TrainerSettings
 
 ENV = "aligner_v0"
+METRICS_FILE = "metrics.jsonl"
+SUMMARY_FILE = "summary.json"
+ADAPTER_FILE = "adapter.safetensors"
 
 
 @dataclass(frozen=True)
@@ -92,30 +108,35 @@ class CorrectorTraining:
     metrics: list[dict[str, float]]
 
 
-def train_corrector(handle: LoadedModel, upstream: Agent, env_kwargs: Mapping[str, Any] | None = None,
-                    config: CorrectorTrainingConfig | None = None, *, adapter: str = "aligner_corrector") -> CorrectorTraining:
-    """Run the loop of the module docstring; the corrector is a new LoRA adapter ``adapter`` on ``handle``."""
-    config = config or CorrectorTrainingConfig()
-    env_kwargs = {**dict(env_kwargs or {}), "mode": "language"}
-    name = lora.add_adapter(handle, adapter, rank=config.lora.rank, alpha=config.lora.alpha,
-                            target_modules=config.lora.target_modules, seed=derive_seed(config.seed, "aligner-lora"))
-    corrector = LLMAgent(handle, adapter=name, generation=GenerationConfig(max_new_tokens=config.max_new_tokens,
-                                                                          temperature=1.0),
-                         max_batch_size=config.prompts_per_step * config.group_size)
-    trainer = PolicyGradientTrainer(PolicyRef(handle, name), config.trainer,
-                                    total_updates=config.steps * config.trainer.epochs)
-    rng = make_rng(config.seed, "aligner-training")
+class _CorrectorLoop:
+    """The state of a corrector run (adapter, trainer, seed stream) and one step of it."""
 
-    def make_env():
-        return registry.make(ENV, **env_kwargs)
+    def __init__(self, handle: LoadedModel, upstream: Agent, env_kwargs: Mapping[str, Any] | None,
+                 config: CorrectorTrainingConfig, adapter: str) -> None:
+        self.handle, self.upstream, self.config = handle, upstream, config
+        self.env_kwargs = {**dict(env_kwargs or {}), "mode": "language"}
+        self.adapter = lora.add_adapter(handle, adapter, rank=config.lora.rank, alpha=config.lora.alpha,
+                                        target_modules=config.lora.target_modules,
+                                        seed=derive_seed(config.seed, "aligner-lora"))
+        self.corrector = LLMAgent(handle, adapter=self.adapter,
+                                  generation=GenerationConfig(max_new_tokens=config.max_new_tokens, temperature=1.0),
+                                  max_batch_size=config.prompts_per_step * config.group_size)
+        self.trainer = PolicyGradientTrainer(PolicyRef(handle, self.adapter), config.trainer,
+                                             total_updates=config.steps * config.trainer.epochs)
+        self.rng = make_rng(config.seed, "aligner-training")
 
-    metrics = []
-    for step in range(config.steps):
-        seeds = [int(seed) for seed in rng.integers(0, 2**63 - 1, size=config.prompts_per_step)
+    def _make_env(self):
+        return registry.make(ENV, **self.env_kwargs)
+
+    def step(self, step: int) -> dict[str, float]:
+        """Play and train step ``step`` (0-based); return its metrics line."""
+        config = self.config
+        seeds = [int(seed) for seed in self.rng.integers(0, 2**63 - 1, size=config.prompts_per_step)
                  for _ in range(config.group_size)]  # group members are adjacent
-        corrector.reset(derive_seed(config.seed, "aligner-corrector", step))
-        upstream.reset(derive_seed(config.seed, "aligner-upstream", step))
-        episodes = play_episodes(make_env, {"policy": upstream, "corrector": corrector}, seeds, record_turns=True)
+        self.corrector.reset(derive_seed(config.seed, "aligner-corrector", step))
+        self.upstream.reset(derive_seed(config.seed, "aligner-upstream", step))
+        episodes = play_episodes(self._make_env, {"policy": self.upstream, "corrector": self.corrector}, seeds,
+                                 record_turns=True)
         turns = [[turn for turn in episode.steps if turn["seat"] == "corrector"] for episode in episodes]
         rounds = [episode.record["rounds"] for episode in episodes]
         num_turns = len(rounds[0])
@@ -134,12 +155,102 @@ def train_corrector(handle: LoadedModel, upstream: Agent, env_kwargs: Mapping[st
                     kept.append(advantage)
         update: dict[str, float] = {}
         if prompts:
-            update = trainer.update(Rollouts(prompts, completions, logprobs, torch.tensor(kept, dtype=torch.float32)),
-                                    RegularizerWeights(reference=config.reference_kl), reference=PolicyRef(handle, None))
+            update = self.trainer.update(Rollouts(prompts, completions, logprobs, torch.tensor(kept, dtype=torch.float32)),
+                                         RegularizerWeights(reference=config.reference_kl),
+                                         reference=PolicyRef(self.handle, None))
         entries = [entry for episode in rounds for entry in episode]
-        metrics.append({"step": step + 1, "reward": float(rewards.mean()),
-                        "improvement": float(np.mean([entry["improvement"] for entry in entries])),
-                        "copy_rate": float(np.mean([entry["correction"] == entry["answer"] for entry in entries])),
-                        "sequences": float(len(prompts)),
-                        **{key: value for key, value in update.items() if isinstance(value, int | float)}})
-    return CorrectorTraining(name, metrics)
+        return {"step": step + 1, "reward": float(rewards.mean()),
+                "improvement": float(np.mean([entry["improvement"] for entry in entries])),
+                "copy_rate": float(np.mean([entry["correction"] == entry["answer"] for entry in entries])),
+                "sequences": float(len(prompts)),
+                **{key: value for key, value in update.items() if isinstance(value, int | float)}}
+
+    def save_state(self, folder: Path) -> None:
+        """The checkpoint of the state after a step: the adapter, the optimiser and the seed stream."""
+        checkpoints.save_tensors(folder / ADAPTER_FILE, lora.adapter_state(self.handle, self.adapter))
+        tensors, optimizer = self.trainer.state()
+        checkpoints.save_tensors(folder / checkpoints.TENSORS_FILE, tensors)
+        atomic_write_json(folder / checkpoints.STATE_FILE,
+                          {"optimizer": optimizer, "numpy_generator": checkpoints.numpy_generator_state(self.rng)})
+
+    def load_state(self, folder: Path) -> None:
+        state = read_json_file(folder / checkpoints.STATE_FILE, keys=("optimizer", "numpy_generator"),
+                               remedy=f"delete {folder} to resume from the checkpoint before it, or choose a new --out")
+        from peft import set_peft_model_state_dict
+
+        set_peft_model_state_dict(self.handle.model, checkpoints.load_tensors(folder / ADAPTER_FILE),
+                                  adapter_name=self.adapter)
+        self.trainer.load_state(checkpoints.load_tensors(folder / checkpoints.TENSORS_FILE), state["optimizer"])
+        self.rng = checkpoints.restore_numpy_generator(state["numpy_generator"])
+
+
+def train_corrector(handle: LoadedModel, upstream: Agent, env_kwargs: Mapping[str, Any] | None = None,
+                    config: CorrectorTrainingConfig | None = None, *, adapter: str = "aligner_corrector") -> CorrectorTraining:
+    """Run the loop of the module docstring; the corrector is a new LoRA adapter ``adapter`` on ``handle``."""
+    config = config or CorrectorTrainingConfig()
+    loop = _CorrectorLoop(handle, upstream, env_kwargs, config, adapter)
+    return CorrectorTraining(loop.adapter, [loop.step(step) for step in range(config.steps)])
+
+
+def run(config: CorrectorTrainingConfig, upstream: AgentSpec, env_kwargs: Mapping[str, Any], out: str | Path, *,
+        model: ModelSettings | None = None, progress: bool = False) -> dict[str, Any]:
+    """:func:`train_corrector` in the run folder ``out`` (``aligngames solve aligner --train``): ``config.yaml``,
+    ``manifest.json``, ``metrics.jsonl`` (a line per step, appended and flushed), ``checkpoints/step_N`` after every
+    step (written atomically; a rerun on ``out`` resumes from the last one and ends with the files of a run never
+    stopped), ``adapters/corrector``, ``training.png`` and ``summary.json``. Returns the summary."""
+    model = model or ModelSettings()
+    out = Path(out)
+    env_kwargs = {**dict(env_kwargs), "mode": "language"}
+    resolved = {"settings": to_mapping(config), "model": to_mapping(model),
+                "upstream": {"type": upstream.type, "kwargs": dict(upstream.kwargs)}, "env_kwargs": env_kwargs}
+    with RunFolder.open(out, command="solve aligner --train", config=resolved, seed=config.seed) as run_folder:
+        summary_path = out / SUMMARY_FILE
+        if summary_path.exists():  # finished: nothing to redo
+            return read_json_file(summary_path, keys=("steps", "first", "last", "agent"),
+                                  remedy="delete it to write it again from the checkpoints, or choose a new --out")
+        checkpoint_root, metrics_path = out / "checkpoints", out / METRICS_FILE
+        found = checkpoints.latest_checkpoint(checkpoint_root)  # a damaged checkpoint is named before the model loads
+        handle = load_model(model.name, device=model.device, dtype=model.dtype)
+        run_folder.update_manifest(model=handle.describe(), upstream=upstream.type)
+        loop = _CorrectorLoop(handle, upstream.build(), env_kwargs, config, lora.free_name(handle, "aligner_corrector"))
+        lines, start = [], 0
+        if found is not None:
+            start, folder = found
+            checkpoints.restore_lines(folder, {METRICS_FILE: metrics_path})
+            loop.load_state(folder)
+            lines = [line for line in read_jsonl(metrics_path, repair=True) if line["step"] <= start]
+        atomic_write_text(metrics_path, "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines))
+        for step in tqdm(range(start, config.steps), desc="aligner corrector", unit="step", initial=start,
+                         total=config.steps, disable=not progress):
+            line = loop.step(step)
+            append_line(metrics_path, line)
+            lines.append(line)
+            checkpoints.write_checkpoint(checkpoint_root, step + 1, loop.save_state, lines={METRICS_FILE: metrics_path})
+        folder = lora.save_adapter(handle, loop.adapter, out / "adapters" / "corrector")
+        plot_training(out / "training.png", lines)
+        summary = {"steps": len(lines), "first": lines[0], "last": lines[-1],
+                   "agent": {"type": "llm", "kwargs": {"model": model.name, "adapter": str(folder.resolve()),
+                                                       "temperature": 1.0, "max_new_tokens": config.max_new_tokens}}}
+        atomic_write_json(summary_path, summary)
+        return summary
+
+
+def plot_training(path: Path, lines: list[dict[str, Any]]) -> None:
+    """The corrector's mean reward and improvement ``P(y' > y)`` and its copy rate per step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [line["step"] for line in lines]
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for key in ("reward", "improvement"):
+        axes[0].plot(steps, [line[key] for line in lines], marker="o", label=key)
+    axes[0].axhline(0.5, color="grey", linewidth=0.8)
+    axes[0].set(xlabel="step", ylabel="mean", title="corrector reward (copying earns 1/2)")
+    axes[0].legend()
+    axes[1].plot(steps, [line["copy_rate"] for line in lines], marker="o")
+    axes[1].set(xlabel="step", ylabel="share", title="corrections equal to the answer", ylim=(-0.05, 1.05))
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
