@@ -14,7 +14,10 @@ Language mode (:mod:`aligngames.solvers.training.offline_preference_language`, s
 :class:`~aligngames.solvers.training.offline_preference_language.LanguagePairConfig`):
 ``--pairs FILE --out RUN`` trains a LoRA policy with ``--loss dpo|ipo|exo`` on the pairs of a JSON-lines file
 (``prompt``, ``chosen``, ``rejected`` per line); ``--env preference_game_v0 [-e KEY=VALUE] --out RUN`` trains it
-online, on pairs sampled from the policy and labelled by the game's judge. The run folder resumes as the
+online, on pairs sampled from the policy and labelled by the game's judge. ``--rankings FILE --loss
+dpo_rw|exo_rw`` trains with the K-sample losses on a JSON-lines file of ``prompt``, ``completions`` (K strings)
+and ``rewards`` (K numbers) per line; ``--env ... --loss dpo_rw|exo_rw`` samples ``--samples-per-prompt``
+answers per prompt and rewards them from the judge's pairwise preferences. The run folder resumes as the
 language MPO path's; ``--stop-after STEPS`` ends a call early. The flags ``--help`` lists are the mode's.
 """
 
@@ -35,7 +38,15 @@ from aligngames.solvers.equilibrium import mpo
 from aligngames.solvers.equilibrium.nash import exploitability, maximal_lottery
 from aligngames.solvers.training import offline_preference_language
 from aligngames.solvers.training.offline_preference import FAMILIES, LOSSES, fit, fit_to_preferences
-from aligngames.solvers.training.offline_preference_language import FilePairs, JudgedPairs, LanguagePairConfig
+from aligngames.solvers.training.offline_preference_language import (
+    K_SAMPLE_LOSSES,
+    FilePairs,
+    FileRankings,
+    JudgedPairs,
+    JudgedRankings,
+    LanguagePairConfig,
+    check_source,
+)
 
 
 def bimodal_problem(num_answers: int = 21) -> tuple[np.ndarray, np.ndarray, float]:
@@ -48,8 +59,8 @@ def bimodal_problem(num_answers: int = 21) -> tuple[np.ndarray, np.ndarray, floa
 
 
 def language_mode(argv: Sequence[str]) -> bool:
-    """Whether the command's arguments ask for language mode (``--pairs`` or ``--env``)."""
-    return any(item == flag or item.startswith(flag + "=") for item in argv for flag in ("--pairs", "--env"))
+    """Whether the command's arguments ask for language mode (``--pairs``, ``--rankings`` or ``--env``)."""
+    return any(item == flag or item.startswith(flag + "=") for item in argv for flag in ("--pairs", "--rankings", "--env"))
 
 
 def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> None:
@@ -57,6 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
     if language_mode(argv):
         source = parser.add_mutually_exclusive_group(required=True)
         source.add_argument("--pairs", metavar="FILE", help="offline: a JSON-lines file of prompt / chosen / rejected")
+        source.add_argument("--rankings", metavar="FILE",
+                            help="offline, --loss dpo_rw|exo_rw: a JSON-lines file of prompt / completions / rewards")
         source.add_argument("--env", help="online: a language-mode preference game, e.g. preference_game_v0")
         parser.add_argument("--env-arg", "-e", action="append", default=[], metavar="KEY=VALUE",
                             help="--env keyword argument (repeatable), e.g. -e judge=features")
@@ -69,6 +82,9 @@ def add_arguments(parser: argparse.ArgumentParser, argv: Sequence[str] = ()) -> 
     parser.add_argument("--pairs", metavar="FILE", default=None,
                         help="language mode: train a LoRA policy on this JSON-lines file of preference pairs "
                              "(--help with it lists that mode's flags)")
+    parser.add_argument("--rankings", metavar="FILE", default=None,
+                        help="language mode: train with --loss dpo_rw|exo_rw on this JSON-lines file of prompt / "
+                             "completions / rewards")
     parser.add_argument("--env", default=None,
                         help="language mode, online: pairs sampled from the policy, labelled by this game's judge")
     which = parser.add_mutually_exclusive_group()
@@ -119,12 +135,15 @@ def compare_on_game(scenario: str, betas: list[float]) -> dict:
 
 def _run_language(args: argparse.Namespace) -> int:
     config = driver.config_from_args(LanguagePairConfig, args)
-    if args.pairs:
+    if args.pairs or args.rankings:
         if args.env_arg:
-            raise ConfigError("-e/--env-arg applies to --env (online pairs), not to --pairs")
-        source = FilePairs(args.pairs)
+            raise ConfigError(f"-e/--env-arg applies to --env (online pairs), not to {'--pairs' if args.pairs else '--rankings'}")
+        source = FilePairs(args.pairs) if args.pairs else FileRankings(args.rankings)
+    elif config.loss in K_SAMPLE_LOSSES:
+        source = JudgedRankings(args.env, driver.env_kwargs(args))
     else:
         source = JudgedPairs(args.env, driver.env_kwargs(args))
+    check_source(config, source)
     summary = offline_preference_language.run(config, source, args.out, stop_after=args.stop_after, progress=True)
     text = f"{config.loss}: {summary['steps']} of {config.steps} steps"
     final = summary.get("final", {})

@@ -15,15 +15,23 @@ import torch
 import yaml
 from scipy.special import expit
 
+from aligngames.config import ConfigError
 from aligngames.solvers.training import offline_preference as op
 from aligngames.solvers.training.offline_preference_language import (
     FilePairs,
+    FileRankings,
     JudgedPairs,
+    JudgedRankings,
     LanguagePairConfig,
     PairPolicy,
     PairsFileError,
+    RankingsFileError,
+    bradley_terry_rewards,
+    judged_rewards,
+    k_sample_loss,
     pair_loss,
     read_pairs,
+    read_rankings,
     run,
 )
 from aligngames.solvers.training.settings import (
@@ -131,7 +139,7 @@ def test_offline_order_visits_every_pair_once_per_pass(tmp_path):
 
 def test_config_checks():
     with pytest.raises(ValueError, match="loss must be one of"):
-        LanguagePairConfig(loss="dpo_rw")
+        LanguagePairConfig(loss="kto")
     with pytest.raises(ValueError, match="beta must be > 0"):
         LanguagePairConfig(beta=0.0)
     with pytest.raises(ValueError, match="lora.rank must be >= 1"):
@@ -210,6 +218,184 @@ def test_cli_refusal_messages(tiny_model, tmp_path, capsys):
     assert main(["solve", "offline_preference", "--pairs", str(tmp_path / "bad.jsonl"), "--out", str(tmp_path / "r"),
                  "--model.name", tiny_model]) == 2
     assert f"{tmp_path / 'bad.jsonl'}: line 1: field 'rejected' is an empty string" in capsys.readouterr().err
+
+
+# --- the K-sample losses (dpo_rw, exo_rw) -----------------------------------------------------------------
+
+def write_rankings(path, count: int = 4):
+    """Each prompt's answers: a lowercase one with the highest reward, a shouted one with the lowest."""
+    rows = [{"prompt": f"Question {i}?", "completions": [f"yes, {i} apples", f"maybe {i}", f"NO {i}!"],
+             "rewards": [1.0, 0.0, -1.0]} for i in range(count)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_k_sample_losses_by_hand():
+    h = torch.tensor([[0.3, -1.0, 2.0], [0.0, 0.0, 0.0]], dtype=torch.float64)
+    r = torch.tensor([[1.0, 0.5, -2.0], [0.2, 0.2, 0.2]], dtype=torch.float64)
+    beta, beta_pi = 0.5, 2.0
+    for row in range(2):
+        a = [beta_pi * x for x in h[row].tolist()]
+        b = [x / (beta / beta_pi) for x in r[row].tolist()]
+        m = [math.exp(x) / sum(math.exp(y) for y in a) for x in a]
+        q = [math.exp(x) / sum(math.exp(y) for y in b) for x in b]
+        forward = sum(qi * math.log(qi / mi) for qi, mi in zip(q, m))
+        reverse = sum(mi * math.log(mi / qi) for qi, mi in zip(q, m))
+        assert float(k_sample_loss("dpo_rw", h, r, beta, beta_pi=beta_pi)[row]) == pytest.approx(forward, abs=1e-12)
+        assert float(k_sample_loss("exo_rw", h, r, beta, beta_pi=beta_pi)[row]) == pytest.approx(reverse, abs=1e-12)
+    # equal log-ratios and equal rewards: both softmaxes uniform, both KLs 0
+    assert float(k_sample_loss("exo_rw", h, r, beta)[1]) == pytest.approx(0.0, abs=1e-15)
+    with pytest.raises(ValueError, match="valid losses: dpo_rw, exo_rw"):
+        k_sample_loss("dpo", h, r, beta)
+
+
+@pytest.mark.parametrize("name", ["dpo_rw", "exo_rw"])
+@pytest.mark.parametrize(("k", "beta_pi"), [(2, 1.0), (3, 0.5)])
+def test_k_sample_loss_over_multisets_is_the_tabular_loss(name, k, beta_pi):
+    """On a categorical policy: one multiset's loss equals the tabular module's per-tuple loss (its
+    ``_kl_and_grad`` on its softmaxes), and the multinomial-weighted sum over all multisets of ``pi_ref`` is its
+    expected loss ``op.loss(name, ..., k=k, beta_pi=beta_pi)`` (to 1e-10)."""
+    rng = np.random.default_rng(5)
+    n, beta = 4, 0.7
+    pi_ref, rewards, logits = rng.dirichlet(np.ones(n)), rng.normal(size=n), rng.normal(size=n)
+    h = logits - np.log(np.exp(logits).sum()) - np.log(pi_ref)
+    index, counts, log_coefficient = op._multisets(n, k)
+    ours = k_sample_loss(name, torch.tensor(h[index]), torch.tensor(rewards[index]), beta, beta_pi=beta_pi).numpy()
+    beta_r = beta / beta_pi
+    log_m = op.log_softmax(beta_pi * h[index], axis=-1)
+    log_q = op.log_softmax(rewards[index] / beta_r, axis=-1)
+    tabular_per_tuple = op._kl_and_grad(log_m, log_q, "forward" if name == "dpo_rw" else "reverse")[0]
+    assert np.max(np.abs(ours - tabular_per_tuple)) < 1e-10
+    weight = np.exp(log_coefficient + counts @ np.log(pi_ref))
+    expected = op.loss(name, logits, pi_ref, rewards, beta, k=k, beta_pi=beta_pi)[0]
+    assert abs(float(weight @ ours) - expected) < 1e-10
+
+
+class ScoreJudge:
+    """A Bradley-Terry stub judge: ``P(a > b) = sigmoid(s_a - s_b)``, an answer's score read from its text."""
+
+    identity = {"type": "score-stub"}
+
+    def __init__(self, scores: dict[str, float]) -> None:
+        self.scores = scores
+
+    def compare(self, prompts, first, second):
+        return expit(np.array([self.scores[a] - self.scores[b] for a, b in zip(first, second)]))
+
+
+def test_bradley_terry_rewards_recover_the_judges_scores():
+    """``r_i = (1/K) sum_{j != i} logit P(y_i > y_j)`` gives ``r_i - r_j = s_i - s_j`` under a Bradley-Terry judge
+    (both seat orders judged and averaged), and the clip bounds a sure preference."""
+    rng = np.random.default_rng(0)
+    scores = rng.normal(scale=2.0, size=(3, 5))                  # (prompts, K)
+    answers = [f"answer {t}.{i}" for t in range(3) for i in range(5)]
+    judge = ScoreJudge({a: float(s) for a, s in zip(answers, scores.ravel())})
+    rewards, judged = judged_rewards(judge, ["p0", "p1", "p2"], answers, 5)
+    assert rewards.shape == (3, 5) and judged.shape == (3 * 10,)
+    differences = rewards[:, :, None] - rewards[:, None, :]
+    assert np.max(np.abs(differences - (scores[:, :, None] - scores[:, None, :]))) < 1e-9
+    assert np.allclose(rewards.sum(1), 0.0, atol=1e-9)           # r = s - mean(s)
+    sure = np.array([[0.5, 1.0], [0.0, 0.5]])
+    assert bradley_terry_rewards(sure) == pytest.approx(np.array([1, -1]) * math.log((1 - 1e-6) / 1e-6) / 2)
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('{"prompt": "p", "completions": ["a", "b"]}', "line 2: missing field 'rewards'"),
+    ('{"completions": ["a", "b"], "rewards": [1, 2]}', "line 2: missing field 'prompt'"),
+    ('{"prompt": "p", "completions": ["a"], "rewards": [1]}', "line 2: field 'completions' needs K >= 2"),
+    ('{"prompt": "p", "completions": ["a", "b"], "rewards": [1]}', "line 2: 2 completions but 1 rewards"),
+    ('{"prompt": "p", "completions": ["a", " "], "rewards": [1, 2]}', "line 2: completions[1] must be a non-empty"),
+    ('{"prompt": "p", "completions": ["a", "b"], "rewards": [1, NaN]}', "line 2: rewards[1] must be a finite number"),
+    ('{"prompt": "p", "completions": ["a", "b"], "rewards": [1, "2"]}', "line 2: rewards[1] must be a finite number"),
+    ('{"prompt": "", "completions": ["a", "b"], "rewards": [1, 2]}', "line 2: field 'prompt' must be a non-empty"),
+    ('{"prompt": "p", "completions": "ab", "rewards": [1, 2]}', "line 2: field 'completions' must be a list"),
+    ('{"prompt": "p", "completions": ["a", "b", "c"], "rewards": [1, 2, 3]}', "line 2: 3 completions, but the first"),
+    ('{"prompt": "p"', "line 2: not valid JSON"),
+    ('["p", "a", "b"]', "line 2: expected a JSON object"),
+])
+def test_a_malformed_rankings_file_is_named_with_its_line(tmp_path, line, message):
+    path = tmp_path / "rankings.jsonl"
+    path.write_text('{"prompt": "p", "completions": ["a", "b"], "rewards": [0.5, -1]}\n' + line + "\n")
+    with pytest.raises(RankingsFileError) as error:
+        read_rankings(path)
+    assert str(path) in str(error.value) and message in str(error.value)
+
+
+def test_rankings_file_reading_and_the_loss_source_checks(tmp_path):
+    path = tmp_path / "rankings.jsonl"
+    path.write_text('\n{"prompt": "p", "completions": ["a", "b"], "rewards": [1, -0.5], "source": "x"}\n')
+    (ranked,) = read_rankings(path)
+    assert (ranked.prompt, ranked.completions, ranked.rewards) == ("p", ("a", "b"), (1.0, -0.5))
+    (tmp_path / "empty.jsonl").write_text("\n")
+    with pytest.raises(RankingsFileError, match="no rankings"):
+        read_rankings(tmp_path / "empty.jsonl")
+    with pytest.raises(RankingsFileError, match="not found"):
+        read_rankings(tmp_path / "missing.jsonl")
+    pairs = write_pairs(tmp_path / "pairs.jsonl", 2)
+    with pytest.raises(ConfigError, match="exo_rw needs K answers with rewards per prompt"):
+        run(LanguagePairConfig(loss="exo_rw"), FilePairs(pairs), tmp_path / "refused")
+    with pytest.raises(ConfigError, match="loss dpo trains on preference pairs"):
+        run(LanguagePairConfig(loss="dpo"), FileRankings(path), tmp_path / "refused")
+    assert not (tmp_path / "refused").exists()
+    with pytest.raises(ValueError, match="samples_per_prompt must be >= 2"):
+        LanguagePairConfig(loss="exo_rw", samples_per_prompt=1)
+    with pytest.raises(ValueError, match="beta_pi must be"):
+        LanguagePairConfig(loss="exo_rw", beta_pi=0.0)
+
+
+def test_offline_exo_rw_steps_raise_the_best_answers_log_ratio(tiny_model, tmp_path):
+    """A few EXO-RW steps on a rankings file raise ``h(highest reward) - h(lowest reward)`` (0 at the start)."""
+    source = FileRankings(write_rankings(tmp_path / "rankings.jsonl", 3))
+    policy = PairPolicy(tiny_config(tiny_model, loss="exo_rw", beta=1.0, pairs_per_step=3), source)
+    batch = source.batch(policy, source.rankings)
+    before = policy.tuple_logratios(batch)
+    reference = policy.snapshot()
+    lines = [policy.mmd_step(reference, alpha=1.0, eta=1.0) for _ in range(4)]
+    after = policy.tuple_logratios(batch)
+    assert np.allclose(before, 0.0, atol=1e-5)
+    assert (after[:, 0] - after[:, 2]).min() > 0.5 and lines[-1]["loss"] < lines[0]["loss"]
+    assert lines[-1]["margin"] > 0 and {"best_logratio", "worst_logratio"} <= set(lines[-1])
+
+
+def test_a_stopped_online_k_sample_run_resumes_exactly(tiny_model, tmp_path):
+    """Online dpo_rw (3 answers per prompt, judged pairs): stopping and resuming gives the uninterrupted run."""
+    def source():
+        return JudgedRankings("preference_game_v0", {"mode": "language", "max_answer_length": 40})
+
+    config = tiny_config(tiny_model, loss="dpo_rw", samples_per_prompt=3, pairs_per_step=2, eval_pairs=2, steps=3)
+    whole = run(config, source(), tmp_path / "whole")
+    for stop_after in (1, None):
+        parts = run(config, source(), tmp_path / "parts", stop_after=stop_after)
+    assert parts["finished"] and parts["final"] == whole["final"]
+
+    def metrics(folder):
+        lines = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+        return [{key: value for key, value in line.items() if key not in TIMING_KEYS} for line in lines]
+
+    assert metrics(tmp_path / "whole") == metrics(tmp_path / "parts") and len(metrics(tmp_path / "whole")) == 3
+    assert "judge_preference" in metrics(tmp_path / "whole")[0]
+    name = "adapters/policy/adapter_model.safetensors"
+    assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "parts" / name).read_bytes()
+
+
+def test_cli_trains_on_a_rankings_file(tiny_model, tmp_path, capsys):
+    from aligngames.cli import main
+
+    rankings = write_rankings(tmp_path / "rankings.jsonl", 3)
+    out = tmp_path / "run"
+    arguments = ["solve", "offline_preference", "--rankings", str(rankings), "--out", str(out), "--model.name",
+                 tiny_model, "--loss", "exo_rw", "--beta", "1", "--steps", "2", "--pairs-per-step", "2",
+                 "--lora.rank", "4", "--trainer.learning-rate", "0.01", "--eval-pairs", "2"]
+    assert main(arguments) == 0
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["settings"]["loss"] == "exo_rw" and config["source"]["num_rankings"] == 3
+    assert config["source"]["samples_per_ranking"] == 3
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["finished"] and summary["final"]["eval_margin"] > 0 and (out / "training.png").is_file()
+    capsys.readouterr()
+    pairs = write_pairs(tmp_path / "pairs.jsonl", 2)
+    assert main([*arguments[:2], "--pairs", str(pairs), "--out", str(tmp_path / "p"), *arguments[6:]]) == 2
+    assert "exo_rw needs K answers with rewards per prompt" in capsys.readouterr().err
 
 
 # --- TRL ---------------------------------------------------------------------------------------------------
