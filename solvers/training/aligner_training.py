@@ -59,7 +59,6 @@ from aligngames.solvers.training.settings import LoRASettings, ModelSettings, Tr
 ENV = "aligner_v0"
 METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
-ADAPTER_FILE = "adapter.safetensors"
 
 
 @dataclass(frozen=True)
@@ -167,21 +166,10 @@ class _CorrectorLoop:
 
     def save_state(self, folder: Path) -> None:
         """The checkpoint of the state after a step: the adapter, the optimiser and the seed stream."""
-        checkpoints.save_tensors(folder / ADAPTER_FILE, lora.adapter_state(self.handle, self.adapter))
-        tensors, optimizer = self.trainer.state()
-        checkpoints.save_tensors(folder / checkpoints.TENSORS_FILE, tensors)
-        atomic_write_json(folder / checkpoints.STATE_FILE,
-                          {"optimizer": optimizer, "numpy_generator": checkpoints.numpy_generator_state(self.rng)})
+        checkpoints.save_adapter_run(folder, self.handle, self.adapter, self.trainer, self.rng)
 
     def load_state(self, folder: Path) -> None:
-        state = read_json_file(folder / checkpoints.STATE_FILE, keys=("optimizer", "numpy_generator"),
-                               remedy=f"delete {folder} to resume from the checkpoint before it, or choose a new --out")
-        from peft import set_peft_model_state_dict
-
-        set_peft_model_state_dict(self.handle.model, checkpoints.load_tensors(folder / ADAPTER_FILE),
-                                  adapter_name=self.adapter)
-        self.trainer.load_state(checkpoints.load_tensors(folder / checkpoints.TENSORS_FILE), state["optimizer"])
-        self.rng = checkpoints.restore_numpy_generator(state["numpy_generator"])
+        self.rng, _ = checkpoints.load_adapter_run(folder, self.handle, self.adapter, self.trainer)
 
 
 def train_corrector(handle: LoadedModel, upstream: Agent, env_kwargs: Mapping[str, Any] | None = None,

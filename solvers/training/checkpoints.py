@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from aligngames import runs
+from aligngames.agents.llm import lora
 from aligngames.runs import (
     FRESH_START,
     DamagedFileError,
@@ -48,6 +49,7 @@ from aligngames.runs import (
     check_digests,
     folder_digests,
     mark_lines,
+    read_json_file,
     read_sealed_json,
     write_sealed_json,
 )
@@ -58,6 +60,8 @@ CHECKPOINT_FILE = "checkpoint.json"
 LATEST_FILE = "latest.json"
 STATE_FILE = "state.json"
 TENSORS_FILE = "tensors.safetensors"
+#: A LoRA adapter's weights in the checkpoint of a policy-gradient run (:func:`save_adapter_run`).
+ADAPTER_FILE = "adapter.safetensors"
 
 
 # --- optimiser and generator state -----------------------------------------------------------------
@@ -136,6 +140,31 @@ def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
     except (SafetensorError, ValueError) as error:  # zeroed or cut short: a header that does not parse
         raise CheckpointError(f"{path} is damaged (not a readable safetensors file: {error}); delete the checkpoint "
                               f"that holds it, or {FRESH_START}") from None
+
+
+def save_adapter_run(folder: str | Path, handle, adapter: str, trainer, rng: np.random.Generator,
+                     **state: Any) -> None:
+    """Fill a checkpoint folder of a LoRA policy-gradient run (safe_rlhf, pareto_preference, aligner): the adapter's
+    weights, the trainer's optimiser (``trainer.state()``), the numpy seed stream and ``state`` (JSON values)."""
+    folder = Path(folder)
+    save_tensors(folder / ADAPTER_FILE, lora.adapter_state(handle, adapter))
+    tensors, optimizer = trainer.state()
+    save_tensors(folder / TENSORS_FILE, tensors)
+    atomic_write_json(folder / STATE_FILE, {**state, "optimizer": optimizer, "numpy_generator": numpy_generator_state(rng)})
+
+
+def load_adapter_run(folder: str | Path, handle, adapter: str, trainer,
+                     keys: tuple[str, ...] = ()) -> tuple[np.random.Generator, dict[str, Any]]:
+    """Restore what :func:`save_adapter_run` wrote into ``handle``'s adapter and ``trainer``; return the seed stream
+    and the state (``keys``: the extra entries it must have)."""
+    from peft import set_peft_model_state_dict
+
+    folder = Path(folder)
+    state = read_json_file(folder / STATE_FILE, keys=(*keys, "optimizer", "numpy_generator"),
+                           remedy=f"delete {folder} to resume from the checkpoint before it, or choose a new --out")
+    set_peft_model_state_dict(handle.model, load_tensors(folder / ADAPTER_FILE), adapter_name=adapter)
+    trainer.load_state(load_tensors(folder / TENSORS_FILE), state["optimizer"])
+    return restore_numpy_generator(state["numpy_generator"]), state
 
 
 # --- checkpoint folders ------------------------------------------------------------------------------
@@ -261,8 +290,9 @@ def restore_lines(folder: str | Path, files: Mapping[str, str | Path], *, keep_l
 
 
 __all__ = [
-    "CHECKPOINT_FILE", "LATEST_FILE", "STATE_FILE", "TENSORS_FILE", "CheckpointError", "latest_checkpoint",
-    "load_optimizer_state", "load_tensors", "numpy_generator_state", "optimizer_state", "read_record",
-    "restore_lines", "restore_numpy_generator", "restore_torch_generators", "save_tensors", "step_folder_name",
+    "ADAPTER_FILE", "CHECKPOINT_FILE", "LATEST_FILE", "STATE_FILE", "TENSORS_FILE", "CheckpointError",
+    "latest_checkpoint", "load_adapter_run", "load_optimizer_state", "load_tensors", "numpy_generator_state", "optimizer_state", "read_record",
+    "restore_lines", "restore_numpy_generator", "restore_torch_generators", "save_adapter_run", "save_tensors",
+    "step_folder_name",
     "torch_generator_states", "write_checkpoint",
 ]

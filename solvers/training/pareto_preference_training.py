@@ -84,7 +84,6 @@ METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
 FRONT_FILE = "front.json"
 BEFORE_FILE = "evaluation_before.json"
-ADAPTER_FILE = "adapter.safetensors"
 #: Env keywords that choose the user types; the evaluation replaces them by its grid.
 USER_TYPE_KEYS = ("weights", "weight_probs", "grid")
 
@@ -232,23 +231,13 @@ def _loop(config: ParetoPreferenceTrainingConfig, env_kwargs: dict[str, Any], ob
     if found is not None:
         start, folder = found
         checkpoints.restore_lines(folder, {METRICS_FILE: metrics_path})
-        state = read_json_file(folder / checkpoints.STATE_FILE, keys=("optimizer", "numpy_generator"),
-                               remedy=f"delete {folder} to resume from the checkpoint before it, or choose a new --out")
-        from peft import set_peft_model_state_dict
-
-        set_peft_model_state_dict(handle.model, checkpoints.load_tensors(folder / ADAPTER_FILE), adapter_name=name)
-        trainer.load_state(checkpoints.load_tensors(folder / checkpoints.TENSORS_FILE), state["optimizer"])
-        rng = checkpoints.restore_numpy_generator(state["numpy_generator"])
+        rng, _ = checkpoints.load_adapter_run(folder, handle, name, trainer)
         lines = [line for line in read_jsonl(metrics_path, repair=True) if line["step"] <= start]
         log.info("resuming Pareto-preference training at step %d from %s", start, folder)
     atomic_write_text(metrics_path, "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines))
 
     def save_state(folder: Path) -> None:
-        checkpoints.save_tensors(folder / ADAPTER_FILE, lora.adapter_state(handle, name))
-        tensors, optimizer = trainer.state()
-        checkpoints.save_tensors(folder / checkpoints.TENSORS_FILE, tensors)
-        atomic_write_json(folder / checkpoints.STATE_FILE, {"optimizer": optimizer,
-                                                            "numpy_generator": checkpoints.numpy_generator_state(rng)})
+        checkpoints.save_adapter_run(folder, handle, name, trainer, rng)
 
     def make_env():
         return registry.make(ENV, **train_kwargs)

@@ -70,7 +70,6 @@ ENV = "safe_rlhf_v0"
 MULTIPLIER_UPDATES = ("projected", "log")
 METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
-ADAPTER_FILE = "adapter.safetensors"
 
 
 @dataclass(frozen=True)
@@ -168,24 +167,14 @@ def _loop(config: SafeRLHFTrainingConfig, env_kwargs: dict[str, Any], threshold:
     if found is not None:
         start, folder = found
         checkpoints.restore_lines(folder, {METRICS_FILE: metrics_path})
-        state = read_json_file(folder / checkpoints.STATE_FILE, keys=("multiplier", "optimizer", "numpy_generator"),
-                               remedy=f"delete {folder} to resume from the checkpoint before it, or choose a new --out")
-        from peft import set_peft_model_state_dict
-
-        set_peft_model_state_dict(handle.model, checkpoints.load_tensors(folder / ADAPTER_FILE), adapter_name=name)
-        trainer.load_state(checkpoints.load_tensors(folder / checkpoints.TENSORS_FILE), state["optimizer"])
-        rng = checkpoints.restore_numpy_generator(state["numpy_generator"])
+        rng, state = checkpoints.load_adapter_run(folder, handle, name, trainer, keys=("multiplier",))
         multiplier = float(state["multiplier"])
         lines = [line for line in read_jsonl(metrics_path, repair=True) if line["step"] <= start]
         log.info("resuming Safe RLHF training at step %d from %s", start, folder)
     atomic_write_text(metrics_path, "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines))
 
     def save_state(folder: Path) -> None:
-        checkpoints.save_tensors(folder / ADAPTER_FILE, lora.adapter_state(handle, name))
-        tensors, optimizer = trainer.state()
-        checkpoints.save_tensors(folder / checkpoints.TENSORS_FILE, tensors)
-        atomic_write_json(folder / checkpoints.STATE_FILE, {"multiplier": multiplier, "optimizer": optimizer,
-                                                            "numpy_generator": checkpoints.numpy_generator_state(rng)})
+        checkpoints.save_adapter_run(folder, handle, name, trainer, rng, multiplier=multiplier)
 
     def make_env():
         return registry.make(ENV, **env_kwargs)
