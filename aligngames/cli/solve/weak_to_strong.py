@@ -15,7 +15,9 @@ on frozen MiniLM embeddings of the labelled harm task on a weak labeller's label
 the held-out accuracies and PGR with bootstrap intervals (:mod:`aligngames.solvers.training.weak_to_strong`);
 ``--setting lora`` makes the strong student a LoRA adapter on a language model (``--model``, default the embedded
 one) trained on the weak labels, against a second adapter trained on the truth
-(:mod:`aligngames.solvers.training.weak_to_strong_lora`; ``--num-train``, ``--num-test``, ``--steps``).
+(:mod:`aligngames.solvers.training.weak_to_strong_lora`; ``--num-train``, ``--num-test``, ``--steps``;
+``--labeller zero_shot`` makes the weak supervisor a language model prompted with the student's question,
+``--weak-model``, default the student's own base model).
 ``--json FILE`` writes the result (:mod:`aligngames.solvers.exact.weak_to_strong`).
 """
 
@@ -41,6 +43,7 @@ from aligngames.solvers.exact.weak_to_strong import (
     solve_linear,
 )
 from aligngames.solvers.training.weak_to_strong import embedding_experiment
+from aligngames.solvers.training.weak_to_strong_lora import LABELLERS as LORA_LABELLERS
 from aligngames.solvers.training.weak_to_strong_lora import LoRAStudentConfig, lora_experiment
 
 SETTINGS = ("classification", "linear", "logistic", "embeddings", "lora")
@@ -71,8 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flip-rate", type=float, default=None,
                         help="logistic / embeddings with random_flips: the weak labels' random flip rate (default 0.3 / "
                              "0.19)")
-    parser.add_argument("--labeller", choices=WEAK_LABELLERS, default="compliance_rule",
-                        help="embeddings: the weak labeller of the harm task")
+    parser.add_argument("--labeller", choices=LORA_LABELLERS, default="compliance_rule",
+                        help="embeddings / lora: the weak labeller of the harm task (zero_shot: lora only, a language "
+                             "model prompted with the student's question)")
+    parser.add_argument("--weak-model", default=None,
+                        help="lora, zero_shot: the weak supervisor's model (a local folder or 'embedded'; default "
+                             "--model itself)")
     parser.add_argument("--model", default="embedded", help="lora: the base model (a local folder, or 'embedded')")
     parser.add_argument("--num-train", type=int, default=64, help="lora: training items (default: %(default)s)")
     parser.add_argument("--num-test", type=int, default=64, help="lora: held-out items scored (default: %(default)s)")
@@ -189,6 +196,9 @@ def run_embeddings(args: argparse.Namespace) -> tuple[list[str], dict]:
     if args.example is not None or args.problem is not None:
         raise ConfigError("--setting embeddings uses the packaged harm task; --example / --problem are for the other "
                           "settings")
+    if args.labeller not in WEAK_LABELLERS:
+        raise ConfigError(f"--labeller {args.labeller} is a language model (--setting lora only); embeddings takes "
+                          f"{list(WEAK_LABELLERS)}")
     flip_rate = 0.19 if args.flip_rate is None else args.flip_rate
     result = embedding_experiment(np.random.default_rng(args.seed), labeller=args.labeller, flip_rate=flip_rate,
                                   aux_alpha=args.aux_alpha, confidence=args.confidence)
@@ -201,10 +211,10 @@ def run_embeddings(args: argparse.Namespace) -> tuple[list[str], dict]:
 def run_lora(args: argparse.Namespace) -> tuple[list[str], dict]:
     if args.example is not None or args.problem is not None:
         raise ConfigError("--setting lora uses the packaged harm task; --example / --problem are for the other settings")
-    config = LoRAStudentConfig(model=args.model, labeller=args.labeller,
+    config = LoRAStudentConfig(model=args.model, labeller=args.labeller, weak_model=args.weak_model,
                                flip_rate=0.19 if args.flip_rate is None else args.flip_rate, num_train=args.num_train,
                                num_test=args.num_test, steps=args.steps, seed=args.seed)
-    result = lora_experiment(config)
+    result = lora_experiment(config, progress=True)
     lines = [f"LoRA students on {args.model}, weak labeller {args.labeller}: {args.steps} steps on {args.num_train} items, "
              f"scored on {result.report.num_examples} held-out items", *_report_lines(result.report, "accuracy")]
     return lines, {"setting": "lora", **result.to_dict()}

@@ -49,3 +49,19 @@ def test_experiment_reports_the_weak_labellers_accuracy_and_is_seeded():
     assert set(first.losses) == {"weak_to_strong", "ceiling"} and len(first.losses["ceiling"]) == 3
     with pytest.raises(ValueError, match="num_train must be >= 2"):
         LoRAStudentConfig(num_train=1)
+
+
+def test_a_zero_shot_language_model_as_the_weak_supervisor():
+    """``labeller="zero_shot"``: the weak labels are the base model's own next-token readout without an adapter, so
+    the report's weak accuracy is that readout's accuracy on the held-out items."""
+    config = LoRAStudentConfig(labeller="zero_shot", num_train=8, num_test=10, steps=2, batch_size=4, rank=4)
+    handle = tiny_handle(seed=5)
+    test = language.load_items("test")[:10]
+    zero_shot = predict(handle, prompts_of(handle, test), None)  # before any adapter exists
+    truth = np.array([item.label for item in test])
+    result = lora_experiment(config, handle=handle, resamples=50)
+    assert result.report.weak.value == pytest.approx(np.mean(zero_shot == truth))
+    with pytest.raises(ValueError, match="weak_model is zero_shot's model"):
+        LoRAStudentConfig(labeller="compliance_rule", weak_model="embedded")
+    with pytest.raises(ValueError, match="labeller must be one of"):
+        LoRAStudentConfig(labeller="oracle")
