@@ -54,6 +54,21 @@ def is_saved_dataset(path: Path) -> bool:
     return path.is_dir() and any((path / name).is_file() for name in ("dataset_info.json", "state.json", "dataset_dict.json"))
 
 
+def read_json_lines(path: Path, *, error: type[ValueError] = ValueError) -> list[tuple[str, Any]]:
+    """The non-blank lines of a JSON-lines file, parsed, each with where it came from (``FILE: line N``); a line
+    that is not JSON raises ``error`` naming it."""
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}: line {number}"
+        try:
+            records.append((where, json.loads(line)))
+        except json.JSONDecodeError as failure:
+            raise error(f"{where}: not valid JSON ({failure.msg})") from None
+    return records
+
+
 def read_saved_dataset(folder: Path, *, error: type[ValueError] = ValueError,
                        export_as: str = "data.jsonl") -> list[tuple[str, Any]]:
     """The rows of a dataset saved with ``datasets.Dataset.save_to_disk``, each with where it came from.

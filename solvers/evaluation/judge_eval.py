@@ -27,7 +27,6 @@ verdict changes when A and B are swapped) and the share of verdicts that pick th
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from aligngames.config import ConfigError
-from aligngames.datasets import is_saved_dataset, read_saved_dataset
+from aligngames.datasets import is_saved_dataset, read_json_lines, read_saved_dataset
 
 #: The harm classes, in the order of ``EmbeddingHarmJudge.class_probabilities``.
 HARM_CLASSES = ("harmful", "refusal", "benign")
@@ -166,19 +165,6 @@ def _preference_row(record: Mapping[str, Any], where: str) -> PreferenceRow:
                             f"(the record has {sorted(record)})")
 
 
-def _read_jsonl(path: Path) -> list[tuple[str, Any]]:
-    records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}: line {number}"
-        try:
-            records.append((where, json.loads(line)))
-        except json.JSONDecodeError as error:
-            raise LabelledDataError(f"{where}: not valid JSON ({error.msg})") from None
-    return records
-
-
 def read_labelled(path_or_records: str | Path | Iterable[Mapping[str, Any]],
                   kind: str = "harm") -> tuple[HarmRow, ...] | tuple[PreferenceRow, ...]:
     """Labelled rows from a JSON-lines file, a folder saved with ``datasets.Dataset.save_to_disk`` or records.
@@ -201,7 +187,7 @@ def read_labelled(path_or_records: str | Path | Iterable[Mapping[str, Any]],
                                         f"(no dataset_info.json / state.json); give a .jsonl file")
             records = read_saved_dataset(path, error=LabelledDataError, export_as="labelled.jsonl")
         elif path.is_file():
-            records = _read_jsonl(path)
+            records = read_json_lines(path, error=LabelledDataError)
         else:
             raise LabelledDataError(f"{path}: labelled data file not found")
         source = str(path)

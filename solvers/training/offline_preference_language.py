@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -68,7 +67,7 @@ from aligngames.agents.llm import GenerationConfig, LLMAgent, generate, load_mod
 from aligngames.agents.llm.agent import clean_text, render_chat
 from aligngames.agents.llm.generation import encode, sequence_logprobs
 from aligngames.config import ConfigError, to_mapping
-from aligngames.datasets import is_saved_dataset, read_saved_dataset
+from aligngames.datasets import is_saved_dataset, read_json_lines, read_saved_dataset
 from aligngames.runs import FRESH_START, RunFolder, atomic_write_json, read_json_file
 from aligngames.seeding import derive_seed, make_rng
 from aligngames.solvers.training import checkpoints
@@ -212,20 +211,6 @@ def _pair(record: Any, where: str) -> PreferencePair:
     return PreferencePair(**values)
 
 
-def _json_lines(path: Path, error: type[ConfigError]) -> list[tuple[str, Any]]:
-    """The non-blank lines of a JSON-lines file, parsed, each with where it came from (``FILE: line N``)."""
-    records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}: line {number}"
-        try:
-            records.append((where, json.loads(line)))
-        except json.JSONDecodeError as failure:
-            raise error(f"{where}: not valid JSON ({failure.msg})") from None
-    return records
-
-
 def read_pairs(path: str | Path) -> tuple[PreferencePair, ...]:
     """The pairs of a JSON-lines file (one ``{"prompt", "chosen", "rejected"}`` object per line, blank lines
     skipped; other keys are ignored) or of a folder saved with ``datasets.Dataset.save_to_disk`` with those
@@ -239,7 +224,7 @@ def read_pairs(path: str | Path) -> tuple[PreferencePair, ...]:
     if is_saved_dataset(path):
         records = read_saved_dataset(path, error=PairsFileError, export_as="pairs.jsonl")
     elif path.is_file():
-        records = _json_lines(path, PairsFileError)
+        records = read_json_lines(path, error=PairsFileError)
     else:
         raise PairsFileError(f"{path}: pairs file not found (give a .jsonl file of prompt / chosen / rejected objects)")
     pairs = tuple(_pair(record, where) for where, record in records)
@@ -309,7 +294,7 @@ def read_rankings(path: str | Path) -> tuple[RankedCompletions, ...]:
     if is_saved_dataset(path):
         records = read_saved_dataset(path, error=RankingsFileError, export_as="rankings.jsonl")
     elif path.is_file():
-        records = _json_lines(path, RankingsFileError)
+        records = read_json_lines(path, error=RankingsFileError)
     else:
         raise RankingsFileError(f"{path}: rankings file not found (give a .jsonl file of prompt / completions / "
                                 "rewards objects)")
