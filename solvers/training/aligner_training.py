@@ -144,24 +144,17 @@ class _CorrectorLoop:
                                dtype=torch.float32)  # (episodes, turns)
         advantages = torch.stack([group_advantages(rewards[:, turn], config.group_size) for turn in range(num_turns)],
                                  dim=1)  # (episodes, turns)
-        prompts, completions, logprobs, kept = [], [], [], []
-        for episode_turns, episode_advantages in zip(turns, advantages.tolist()):
-            for turn, advantage in zip(episode_turns, episode_advantages):
-                if turn.get("completion_ids"):
-                    prompts.append(turn["prompt"])
-                    completions.append(turn["completion_ids"])
-                    logprobs.append(turn["token_logprobs"])
-                    kept.append(advantage)
+        rollouts = Rollouts.from_turns(pair for episode_turns, episode_advantages in zip(turns, advantages.tolist())
+                                       for pair in zip(episode_turns, episode_advantages))
         update: dict[str, float] = {}
-        if prompts:
-            update = self.trainer.update(Rollouts(prompts, completions, logprobs, torch.tensor(kept, dtype=torch.float32)),
-                                         RegularizerWeights(reference=config.reference_kl),
+        if rollouts is not None:
+            update = self.trainer.update(rollouts, RegularizerWeights(reference=config.reference_kl),
                                          reference=PolicyRef(self.handle, None))
         entries = [entry for episode in rounds for entry in episode]
         return {"step": step + 1, "reward": float(rewards.mean()),
                 "improvement": float(np.mean([entry["improvement"] for entry in entries])),
                 "copy_rate": float(np.mean([entry["correction"] == entry["answer"] for entry in entries])),
-                "sequences": float(len(prompts)),
+                "sequences": float(len(rollouts) if rollouts is not None else 0),
                 **{key: value for key, value in update.items() if isinstance(value, int | float)}}
 
     def save_state(self, folder: Path) -> None:

@@ -204,7 +204,7 @@ class PolicyGradientOracle(BestResponseOracle):
     def _update(self, trainer, seat: str, episodes: Sequence[Any], rewards: np.ndarray, handle) -> dict[str, float]:
         """Steps 3-4 of the module docstring."""
         advantages = group_advantages(torch.tensor(rewards, dtype=torch.float32), self.settings.group_size)
-        prompts, completions, logprobs, turn_advantages = [], [], [], []
+        turns = []
         for episode, advantage in zip(episodes, advantages.tolist()):
             for turn in episode.steps:
                 if turn["seat"] != seat:
@@ -212,15 +212,10 @@ class PolicyGradientOracle(BestResponseOracle):
                 if "completion_ids" not in turn:
                     raise ValueError(f"the policy-gradient oracle trains text turns; {seat} made a turn without tokens "
                                      f"({sorted(turn)})")
-                if not turn["completion_ids"]:
-                    continue
-                prompts.append(turn["prompt"])
-                completions.append(turn["completion_ids"])
-                logprobs.append(turn["token_logprobs"])
-                turn_advantages.append(advantage)
-        if not prompts:
+                turns.append((turn, advantage))
+        rollouts = Rollouts.from_turns(turns)
+        if rollouts is None:
             raise ValueError(f"{seat} took no text turns in the sampled episodes; nothing to train")
-        rollouts = Rollouts(prompts, completions, logprobs, torch.tensor(turn_advantages, dtype=torch.float32))
         weights = RegularizerWeights(reference=self.settings.reference_kl)
         return trainer.update(rollouts, weights, reference=PolicyRef(handle, None))
 

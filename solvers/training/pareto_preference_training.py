@@ -251,18 +251,12 @@ def _loop(config: ParetoPreferenceTrainingConfig, env_kwargs: dict[str, Any], ob
         rounds = [episode.record["rounds"][0] for episode in episodes]
         rewards = torch.tensor([entry["reward"] for entry in rounds], dtype=torch.float32)  # s_w(r), (batch,)
         advantages = group_advantages(rewards, config.group_size)
-        prompts, completions, logprobs, kept = [], [], [], []
-        for episode, advantage in zip(episodes, advantages.tolist()):
-            turn = next(turn for turn in episode.steps if turn["seat"] == "policy")
-            if turn.get("completion_ids"):
-                prompts.append(turn["prompt"])
-                completions.append(turn["completion_ids"])
-                logprobs.append(turn["token_logprobs"])
-                kept.append(advantage)
+        rollouts = Rollouts.from_turns((next(turn for turn in episode.steps if turn["seat"] == "policy"), advantage)
+                                       for episode, advantage in zip(episodes, advantages.tolist()))
         metrics = {}
-        if prompts:
-            metrics = trainer.update(Rollouts(prompts, completions, logprobs, torch.tensor(kept, dtype=torch.float32)),
-                                     RegularizerWeights(reference=config.reference_kl), reference=PolicyRef(handle, None))
+        if rollouts is not None:
+            metrics = trainer.update(rollouts, RegularizerWeights(reference=config.reference_kl),
+                                     reference=PolicyRef(handle, None))
         vectors = np.array([entry["reward_vector"] for entry in rounds])  # (batch, K)
         line = {"step": step + 1, "reward": float(rewards.mean()), "reward_vector": vectors.mean(axis=0).tolist(),
                 **{key: value for key, value in metrics.items() if isinstance(value, int | float)}}

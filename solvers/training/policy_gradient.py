@@ -39,7 +39,7 @@ import contextlib
 import dataclasses
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,6 +230,17 @@ class Rollouts:
             raise ValueError(f"rollouts need one prompt, completion, log-prob list and advantage per sequence; got {sizes}")
         if any(len(ids) == 0 for ids in self.completion_ids):
             raise ValueError("every completion needs at least one token")
+
+    @classmethod
+    def from_turns(cls, turns: Iterable[tuple[Mapping[str, Any], float]]) -> Rollouts | None:
+        """The rollouts of recorded text turns (``play_episodes(..., record_turns=True)``), each given with its
+        advantage; turns that sampled no tokens are left out, and None is returned when none is left."""
+        kept = [(turn, advantage) for turn, advantage in turns if turn.get("completion_ids")]
+        if not kept:
+            return None
+        return cls([turn["prompt"] for turn, _ in kept], [turn["completion_ids"] for turn, _ in kept],
+                   [turn["token_logprobs"] for turn, _ in kept],
+                   torch.tensor([advantage for _, advantage in kept], dtype=torch.float32))
 
     def __len__(self) -> int:
         return len(self.prompts)

@@ -191,18 +191,12 @@ def _loop(config: SafeRLHFTrainingConfig, env_kwargs: dict[str, Any], threshold:
         costs = torch.tensor([entry["cost"] for entry in rounds], dtype=torch.float32)
         advantages = lagrangian_advantages(group_advantages(rewards, config.group_size),
                                            group_advantages(costs, config.group_size), multiplier)
-        prompts, completions, logprobs, kept = [], [], [], []
-        for episode, advantage in zip(episodes, advantages.tolist()):
-            turn = next(turn for turn in episode.steps if turn["seat"] == "policy")
-            if turn.get("completion_ids"):
-                prompts.append(turn["prompt"])
-                completions.append(turn["completion_ids"])
-                logprobs.append(turn["token_logprobs"])
-                kept.append(advantage)
+        rollouts = Rollouts.from_turns((next(turn for turn in episode.steps if turn["seat"] == "policy"), advantage)
+                                       for episode, advantage in zip(episodes, advantages.tolist()))
         metrics = {}
-        if prompts:
-            metrics = trainer.update(Rollouts(prompts, completions, logprobs, torch.tensor(kept, dtype=torch.float32)),
-                                     RegularizerWeights(reference=config.reference_kl), reference=PolicyRef(handle, None))
+        if rollouts is not None:
+            metrics = trainer.update(rollouts, RegularizerWeights(reference=config.reference_kl),
+                                     reference=PolicyRef(handle, None))
         mean_cost = float(costs.mean())
         line = {"step": step + 1, "reward": float(rewards.mean()), "cost": mean_cost, "lambda": multiplier,
                 "violation": max(mean_cost - threshold, 0.0),
