@@ -20,7 +20,6 @@ aligner --train STEPS --out RUN``) does the same in a run folder, with a checkpo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,9 +39,7 @@ from aligngames.runs import (
     RunFolder,
     append_line,
     atomic_write_json,
-    atomic_write_text,
     read_json_file,
-    read_jsonl,
 )
 from aligngames.seeding import derive_seed, make_rng
 from aligngames.solvers.inputs import check_settings
@@ -194,13 +191,9 @@ def run(config: CorrectorTrainingConfig, upstream: AgentSpec, env_kwargs: Mappin
         handle = load_model(model.name, device=model.device, dtype=model.dtype)
         run_folder.update_manifest(model=handle.describe(), upstream=upstream.type)
         loop = _CorrectorLoop(handle, upstream.build(), env_kwargs, config, lora.free_name(handle, "aligner_corrector"))
-        lines, start = [], 0
+        start, lines = checkpoints.resume_metrics(found, metrics_path)
         if found is not None:
-            start, folder = found
-            checkpoints.restore_lines(folder, {METRICS_FILE: metrics_path})
-            loop.load_state(folder)
-            lines = [line for line in read_jsonl(metrics_path, repair=True) if line["step"] <= start]
-        atomic_write_text(metrics_path, "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines))
+            loop.load_state(found[1])
         for step in tqdm(range(start, config.steps), desc="aligner corrector", unit="step", initial=start,
                          total=config.steps, disable=not progress):
             line = loop.step(step)

@@ -46,10 +46,12 @@ from aligngames.runs import (
     DamagedFileError,
     atomic_write_bytes,
     atomic_write_json,
+    atomic_write_text,
     check_digests,
     folder_digests,
     mark_lines,
     read_json_file,
+    read_jsonl,
     read_sealed_json,
     write_sealed_json,
 )
@@ -289,10 +291,41 @@ def restore_lines(folder: str | Path, files: Mapping[str, str | Path], *, keep_l
                                remedy=f"restore it, or {_remedy(folder.parent, folder)}")
 
 
+def resume_metrics(found: tuple[int, Path] | None, metrics_path: Path) -> tuple[int, list[dict[str, Any]]]:
+    """The step a per-step run starts from and its metrics lines so far: with ``found`` (what
+    :func:`latest_checkpoint` returned) the metrics file is put back to the lines the checkpoint marked under its
+    file name and cut to the steps it covers (later lines are redone); without, the run starts afresh with an empty
+    file. The file is rewritten either way, so appending the next step's line continues it."""
+    start, lines = 0, []
+    if found is not None:
+        start, folder = found
+        restore_lines(folder, {metrics_path.name: metrics_path})
+        lines = [line for line in read_jsonl(metrics_path, repair=True) if line["step"] <= start]
+    atomic_write_text(metrics_path, "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines))
+    return start, lines
+
+
 __all__ = [
-    "ADAPTER_FILE", "CHECKPOINT_FILE", "LATEST_FILE", "STATE_FILE", "TENSORS_FILE", "CheckpointError",
-    "latest_checkpoint", "load_adapter_run", "load_optimizer_state", "load_tensors", "numpy_generator_state", "optimizer_state", "read_record",
-    "restore_lines", "restore_numpy_generator", "restore_torch_generators", "save_adapter_run", "save_tensors",
+    "ADAPTER_FILE",
+    "CHECKPOINT_FILE",
+    "LATEST_FILE",
+    "STATE_FILE",
+    "TENSORS_FILE",
+    "CheckpointError",
+    "latest_checkpoint",
+    "load_adapter_run",
+    "load_optimizer_state",
+    "load_tensors",
+    "numpy_generator_state",
+    "optimizer_state",
+    "read_record",
+    "restore_lines",
+    "restore_numpy_generator",
+    "restore_torch_generators",
+    "resume_metrics",
+    "save_adapter_run",
+    "save_tensors",
     "step_folder_name",
-    "torch_generator_states", "write_checkpoint",
+    "torch_generator_states",
+    "write_checkpoint",
 ]

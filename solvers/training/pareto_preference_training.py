@@ -34,7 +34,6 @@ The tabular counterpart is :func:`aligngames.solvers.exact.pareto_preference.fit
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,9 +54,7 @@ from aligngames.runs import (
     RunFolder,
     append_line,
     atomic_write_json,
-    atomic_write_text,
     read_json_file,
-    read_jsonl,
 )
 from aligngames.seeding import derive_seed, make_rng
 from aligngames.solvers.exact.pareto_preference import hypervolume, pareto_front
@@ -225,16 +222,12 @@ def _loop(config: ParetoPreferenceTrainingConfig, env_kwargs: dict[str, Any], ob
         atomic_write_json(before_path, before)
     train_kwargs = {**env_kwargs, "prompts": list(training_prompts)}
     rng = make_rng(config.seed, "pareto-training")
-    lines, start = [], 0
     metrics_path, checkpoint_root = out / METRICS_FILE, out / "checkpoints"
     found = checkpoints.latest_checkpoint(checkpoint_root)  # every file checked against its digest
+    start, lines = checkpoints.resume_metrics(found, metrics_path)
     if found is not None:
-        start, folder = found
-        checkpoints.restore_lines(folder, {METRICS_FILE: metrics_path})
-        rng, _ = checkpoints.load_adapter_run(folder, handle, name, trainer)
-        lines = [line for line in read_jsonl(metrics_path, repair=True) if line["step"] <= start]
-        log.info("resuming Pareto-preference training at step %d from %s", start, folder)
-    atomic_write_text(metrics_path, "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines))
+        rng, _ = checkpoints.load_adapter_run(found[1], handle, name, trainer)
+        log.info("resuming Pareto-preference training at step %d from %s", start, found[1])
 
     def save_state(folder: Path) -> None:
         checkpoints.save_adapter_run(folder, handle, name, trainer, rng)

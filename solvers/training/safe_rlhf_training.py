@@ -23,7 +23,6 @@ and manifest, ``training.png`` draws reward, cost and lambda, and the final adap
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,9 +42,7 @@ from aligngames.runs import (
     RunFolder,
     append_line,
     atomic_write_json,
-    atomic_write_text,
     read_json_file,
-    read_jsonl,
 )
 from aligngames.seeding import derive_seed, make_rng
 from aligngames.solvers.inputs import check_settings
@@ -161,17 +158,14 @@ def _loop(config: SafeRLHFTrainingConfig, env_kwargs: dict[str, Any], threshold:
                        max_batch_size=config.generation.batch_size)
     trainer = PolicyGradientTrainer(PolicyRef(handle, name), config.trainer, total_updates=config.steps * config.trainer.epochs)
     rng = make_rng(config.seed, "safe-rlhf-training")
-    multiplier, lines, start = float(config.initial_multiplier), [], 0
+    multiplier = float(config.initial_multiplier)
     metrics_path, checkpoint_root = out / METRICS_FILE, out / "checkpoints"
     found = checkpoints.latest_checkpoint(checkpoint_root)  # every file checked against its digest
+    start, lines = checkpoints.resume_metrics(found, metrics_path)
     if found is not None:
-        start, folder = found
-        checkpoints.restore_lines(folder, {METRICS_FILE: metrics_path})
-        rng, state = checkpoints.load_adapter_run(folder, handle, name, trainer, keys=("multiplier",))
+        rng, state = checkpoints.load_adapter_run(found[1], handle, name, trainer, keys=("multiplier",))
         multiplier = float(state["multiplier"])
-        lines = [line for line in read_jsonl(metrics_path, repair=True) if line["step"] <= start]
-        log.info("resuming Safe RLHF training at step %d from %s", start, folder)
-    atomic_write_text(metrics_path, "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines))
+        log.info("resuming Safe RLHF training at step %d from %s", start, found[1])
 
     def save_state(folder: Path) -> None:
         checkpoints.save_adapter_run(folder, handle, name, trainer, rng, multiplier=multiplier)
