@@ -69,6 +69,16 @@ def read_json_lines(path: Path, *, error: type[ValueError] = ValueError) -> list
     return records
 
 
+def read_records(path: Path, *, error: type[ValueError], export_as: str, missing: str) -> list[tuple[str, Any]]:
+    """The records of a JSON-lines file (:func:`read_json_lines`) or of a folder saved with ``save_to_disk``
+    (:func:`read_saved_dataset`), each with where it came from; ``missing`` is the message when it is neither."""
+    if is_saved_dataset(path):
+        return read_saved_dataset(path, error=error, export_as=export_as)
+    if path.is_file():
+        return read_json_lines(path, error=error)
+    raise error(missing)
+
+
 def read_saved_dataset(folder: Path, *, error: type[ValueError] = ValueError,
                        export_as: str = "data.jsonl") -> list[tuple[str, Any]]:
     """The rows of a dataset saved with ``datasets.Dataset.save_to_disk``, each with where it came from.

@@ -67,7 +67,7 @@ from aligngames.agents.llm import GenerationConfig, LLMAgent, generate, load_mod
 from aligngames.agents.llm.agent import clean_text, render_chat
 from aligngames.agents.llm.generation import encode, sequence_logprobs
 from aligngames.config import ConfigError, to_mapping
-from aligngames.datasets import is_saved_dataset, read_json_lines, read_saved_dataset
+from aligngames.datasets import read_records
 from aligngames.runs import FRESH_START, RunFolder, atomic_write_json, read_json_file
 from aligngames.seeding import derive_seed, make_rng
 from aligngames.solvers.training import checkpoints
@@ -221,12 +221,9 @@ def read_pairs(path: str | Path) -> tuple[PreferencePair, ...]:
             not JSON, not an object, a missing or non-string field, an empty string, no pairs at all.
     """
     path = Path(path)
-    if is_saved_dataset(path):
-        records = read_saved_dataset(path, error=PairsFileError, export_as="pairs.jsonl")
-    elif path.is_file():
-        records = read_json_lines(path, error=PairsFileError)
-    else:
-        raise PairsFileError(f"{path}: pairs file not found (give a .jsonl file of prompt / chosen / rejected objects)")
+    records = read_records(path, error=PairsFileError, export_as="pairs.jsonl",
+                           missing=f"{path}: pairs file not found (give a .jsonl file of prompt / chosen / rejected "
+                                   "objects)")
     pairs = tuple(_pair(record, where) for where, record in records)
     if not pairs:
         raise PairsFileError(f"{path}: no preference pairs (one JSON object per line with {list(PAIR_FIELDS)})")
@@ -291,13 +288,9 @@ def read_rankings(path: str | Path) -> tuple[RankedCompletions, ...]:
             no records at all.
     """
     path = Path(path)
-    if is_saved_dataset(path):
-        records = read_saved_dataset(path, error=RankingsFileError, export_as="rankings.jsonl")
-    elif path.is_file():
-        records = read_json_lines(path, error=RankingsFileError)
-    else:
-        raise RankingsFileError(f"{path}: rankings file not found (give a .jsonl file of prompt / completions / "
-                                "rewards objects)")
+    records = read_records(path, error=RankingsFileError, export_as="rankings.jsonl",
+                           missing=f"{path}: rankings file not found (give a .jsonl file of prompt / completions / "
+                                   "rewards objects)")
     rankings = tuple(_ranked(record, where) for where, record in records)
     if not rankings:
         raise RankingsFileError(f"{path}: no rankings (one JSON object per line with {list(RANKING_FIELDS)})")
