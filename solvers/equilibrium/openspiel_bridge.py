@@ -57,8 +57,7 @@ MAX_JOINT_ACTIONS = 1_000_000
 #: The most payoff entries (players x profiles, and the sequence-form intermediates) a reduced normal form may have.
 MAX_PAYOFF_ENTRIES = 20_000_000
 
-_TO_OPENSPIEL_UTILITY = TO_OPENSPIEL_UTILITY
-_FROM_OPENSPIEL_UTILITY = {value: key for key, value in _TO_OPENSPIEL_UTILITY.items()}
+_FROM_OPENSPIEL_UTILITY = {value: key for key, value in TO_OPENSPIEL_UTILITY.items()}
 
 #: A sequence of one player: (information state, action); ``None`` is the empty sequence.
 _Sequence = tuple[str, int]
@@ -90,7 +89,7 @@ def _game_type(short_name: str, num_players: int, utility: Utility) -> pyspiel.G
         dynamics=pyspiel.GameType.Dynamics.SIMULTANEOUS,
         chance_mode=pyspiel.GameType.ChanceMode.DETERMINISTIC,
         information=pyspiel.GameType.Information.ONE_SHOT,
-        utility=_TO_OPENSPIEL_UTILITY[utility],
+        utility=TO_OPENSPIEL_UTILITY[utility],
         reward_model=pyspiel.GameType.RewardModel.TERMINAL,
         max_num_players=num_players,
         min_num_players=num_players,
