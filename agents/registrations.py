@@ -63,6 +63,8 @@ def register() -> None:
                             "safe_rlhf_v0 multiplier that always names the same lambda")
     registry.register_agent("safe_rlhf_tracking_lambda", "aligngames.agents.safe_rlhf:CostTrackingMultiplier",
                             "safe_rlhf_v0 multiplier learning lambda from observed costs (projected or Safe RLHF's log update)")
+    registry.register_agent("safe_rlhf_probe", "aligngames.agents.safe_rlhf:ProbeAdversary",
+                            "safe_rlhf_v0 adversary (adversary=True) sampling the probe prompt from a distribution")
     registry.register_agent("aligner_upstream", "aligngames.agents.aligner:UpstreamTable",
                             "aligner_v0 upstream seat (policy / blue) sampling answers from the game's upstream table (or its own)")
     registry.register_agent("aligner_tilt_corrector", "aligngames.agents.aligner:TiltCorrector",

@@ -4,7 +4,8 @@
 - :class:`FixedMultiplier` always names the same ``lambda``;
 - :class:`CostTrackingMultiplier` learns ``lambda`` from the costs it observes, by the projected rule
   ``lambda += step (mean recent cost - d)`` or Safe RLHF's ``log lambda += step lambda (mean recent cost - d)``
-  (Dai et al. 2023), over a window of recent rounds, after ``delay`` rounds.
+  (Dai et al. 2023), over a window of recent rounds, after ``delay`` rounds;
+- :class:`ProbeAdversary` (the seat of ``adversary=True``) samples the probe prompt from a distribution.
 """
 
 from __future__ import annotations
@@ -96,3 +97,24 @@ class CostTrackingMultiplier(Agent):
     def describe(self) -> dict[str, Any]:
         return {"class": type(self).__name__, "initial": self.initial, "step": self.step, "update": self.update,
                 "window": self.window, "delay": self.delay}
+
+
+class ProbeAdversary(Agent):
+    """The ``adversary`` seat (``safe_rlhf_v0`` with ``adversary=True``): samples the probe prompt from
+    ``distribution`` over the prompts (e.g. the exact solver's ``adversary``)."""
+
+    def __init__(self, distribution: Sequence[float]) -> None:
+        super().__init__()
+        probs = np.asarray(distribution, dtype=np.float64)
+        if probs.ndim != 1 or (probs < 0).any() or not np.isclose(probs.sum(), 1.0, atol=1e-6):
+            raise ValueError(f"distribution must be a probability distribution over the prompts, got {distribution!r}")
+        self.distribution = probs / probs.sum()
+
+    def act(self, observation, agent, action_space, info=None):
+        if len(self.distribution) != action_space.n:
+            raise ValueError(f"agent {agent!r}: ProbeAdversary has {len(self.distribution)} prompts; the env has "
+                             f"{action_space.n}")
+        return int(self.rng.choice(action_space.n, p=self.distribution))
+
+    def describe(self) -> dict[str, Any]:
+        return {"class": type(self).__name__, "distribution": self.distribution.tolist()}

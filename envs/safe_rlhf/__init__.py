@@ -4,7 +4,9 @@ A ``policy`` answers prompts to maximise reward subject to an expected-cost boun
 ``multiplier`` seat names ``lambda >= 0`` and is paid ``lambda (c - d)``, the policy ``r - lambda (c - d)``.
 Tabular mode from explicit tables (``prompts``, ``answers``, ``prompt_probs``, ``rewards`` and ``costs``
 indexed ``[prompt][answer]``, ``reference`` (default uniform), ``beta``, ``threshold``) or a named example
-(``example="comply_refuse"`` or ``"two_prompts"``). Language mode (``mode="language"``): the policy writes
+(``example="comply_refuse"`` or ``"two_prompts"``); ``adversary=True`` adds a third seat, an ``adversary`` who
+picks the prompts the cost is measured on (a constrained red-team game: the constraint must hold on every
+prompt; :class:`~aligngames.envs.safe_rlhf.rules.AdversarialSafeRLHFRules`). Language mode (``mode="language"``): the policy writes
 text answers, scored by a reward judge (``P(answer > baseline)``, any preference judge) and a cost judge
 (``P(harmful)``, any harm judge; :mod:`aligngames.envs.safe_rlhf.language`). The exact optimum (``lambda*``, the policy) and
 primal-dual dynamics are in :mod:`aligngames.solvers.exact.safe_rlhf`; scripted players in
@@ -37,7 +39,7 @@ from aligngames.envs.red_team.judges import make_harm_judge
 from aligngames.envs.safe_rlhf import problems
 from aligngames.envs.safe_rlhf.language import DEFAULT_BASELINE, LanguageSafeRLHFRules, default_prompts
 from aligngames.envs.safe_rlhf.problems import SafeRLHFProblem
-from aligngames.envs.safe_rlhf.rules import SafeRLHFRules
+from aligngames.envs.safe_rlhf.rules import AdversarialSafeRLHFRules, SafeRLHFRules
 from aligngames.judges import make_preference_judge
 
 NAME = "safe_rlhf_v0"
@@ -49,6 +51,7 @@ EXAMPLE_KWARGS = (
     {"example": "two_prompts", "rounds": 4},
     {"prompts": ["p"], "answers": ["a", "b", "c"], "prompt_probs": [1.0], "rewards": [[1, 0.5, 0]],
      "costs": [[1, 0.2, 0]], "beta": 0.0, "threshold": 0.3, "lambda_max": 10.0},
+    {"example": "two_prompts", "adversary": True, "rounds": 3},
     {"mode": "language", "rounds": 2},
 )
 
@@ -56,15 +59,17 @@ EXAMPLE_KWARGS = (
 def make_rules(example: str | None = None, *, mode: str = "tabular", rounds: int = 1,
                prompts: Sequence[str] | str | None = None, answers: Sequence[str] | None = None, prompt_probs=None,
                rewards=None, costs=None, reference=None, beta: float | None = None, threshold: float | None = None,
-               lambda_max: float = 100.0, reward_judge: str = "features", reward_judge_kwargs: Mapping | None = None,
+               lambda_max: float = 100.0, adversary: bool = False, probe_rate: float = 0.5,
+               reward_judge: str = "features", reward_judge_kwargs: Mapping | None = None,
                cost_judge: str = "embedding_harm", cost_judge_kwargs: Mapping | None = None,
                baseline_answer: str = DEFAULT_BASELINE, max_answer_length: int = 400) -> SafeRLHFRules | LanguageSafeRLHFRules:
     """Build the game's rules. Tabular: a named ``example`` or explicit tables (not both); ``beta`` and
-    ``threshold`` override an example's. Language: ``prompts`` (a list or a .txt / .jsonl / .json path; default
+    ``threshold`` override an example's; ``adversary=True`` adds the adversary seat (a probe with probability
+    ``probe_rate`` each round). Language: ``prompts`` (a list or a .txt / .jsonl / .json path; default
     the catalog's benign and harmful requests), the two judges, ``threshold`` (default 0.1)."""
     if mode == "language":
         tabular_only = {"example": example, "answers": answers, "prompt_probs": prompt_probs, "rewards": rewards,
-                        "costs": costs, "reference": reference, "beta": beta}
+                        "costs": costs, "reference": reference, "beta": beta, "adversary": adversary or None}
         given = sorted(key for key, value in tabular_only.items() if value is not None)
         if given:
             raise ValueError(f"{given} belong to mode='tabular'; language mode takes prompts, judges and threshold")
@@ -88,7 +93,10 @@ def make_rules(example: str | None = None, *, mode: str = "tabular", rounds: int
     else:
         data = problems.build(example or "comply_refuse").to_dict()
     data.update({key: value for key, value in (("beta", beta), ("threshold", threshold)) if value is not None})
-    return SafeRLHFRules(SafeRLHFProblem.from_mapping(data), rounds=rounds, lambda_max=lambda_max)
+    problem = SafeRLHFProblem.from_mapping(data)
+    if adversary:
+        return AdversarialSafeRLHFRules(problem, rounds=rounds, lambda_max=lambda_max, probe_rate=probe_rate)
+    return SafeRLHFRules(problem, rounds=rounds, lambda_max=lambda_max)
 
 
 class raw_env(RulesAECEnv):
@@ -114,5 +122,15 @@ def env(**kwargs) -> wrappers.OrderEnforcingWrapper:
     return wrappers.OrderEnforcingWrapper(raw_env(**kwargs))
 
 
-__all__ = ["EXAMPLE_KWARGS", "NAME", "SafeRLHFProblem", "SafeRLHFRules", "env", "make_rules", "parallel_env",
-           "problems", "raw_env"]
+__all__ = [
+    "EXAMPLE_KWARGS",
+    "NAME",
+    "AdversarialSafeRLHFRules",
+    "SafeRLHFProblem",
+    "SafeRLHFRules",
+    "env",
+    "make_rules",
+    "parallel_env",
+    "problems",
+    "raw_env",
+]

@@ -79,17 +79,16 @@ class LagrangianRules(GameRules):
         return rewards
 
     def multiplier_features(self) -> np.ndarray:
-        """``[round, over, threshold, last cost, mean cost]``."""
-        last = self.history[-1] if self.history else None
-        mean = float(np.mean([entry["cost"] for entry in self.history])) if self.history else 0.0
-        return np.array([self.round, float(self.is_terminal()), self.threshold, last["cost"] if last else 0.0, mean],
-                        dtype=np.float32)
+        """``[round, over, threshold, last cost, mean cost]`` (the costs of :meth:`multiplier_info`)."""
+        costs = self.multiplier_info()["costs_so_far"]
+        return np.array([self.round, float(self.is_terminal()), self.threshold, costs[-1] if costs else 0.0,
+                         float(np.mean(costs)) if costs else 0.0], dtype=np.float32)
 
     def multiplier_info(self) -> dict[str, Any]:
         return {"costs_so_far": [entry["cost"] for entry in self.history], "lambda_max": self.lambda_max}
 
     def returns(self) -> dict[str, float]:
-        return {agent: float(sum(entry["rewards"][agent] for entry in self.history)) for agent in AGENTS}
+        return {agent: float(sum(entry["rewards"][agent] for entry in self.history)) for agent in self.possible_agents}
 
     #: What ``render()`` calls the game in its first line (the problem's name, or the mode).
     label: str
@@ -103,7 +102,7 @@ class LagrangianRules(GameRules):
                  f"threshold {self.threshold:g}"]
         lines += [f"  round {entry['round'] + 1}: {self.round_text(entry)}" for entry in self.history]
         returns = self.returns()
-        lines.append(f"returns: policy {returns['policy']:+.4g}, multiplier {returns['multiplier']:+.4g}")
+        lines.append("returns: " + ", ".join(f"{agent} {value:+.4g}" for agent, value in returns.items()))
         return "\n".join(lines)
 
 
@@ -217,3 +216,107 @@ class SafeRLHFRules(LagrangianRules):
 
     def describe(self) -> dict[str, Any]:
         return {"rounds": self.rounds, "lambda_max": self.lambda_max, "problem": self.problem.to_dict()}
+
+
+class AdversarialSafeRLHFRules(SafeRLHFRules):
+    """``safe_rlhf_v0`` with an ``adversary`` seat who picks the prompts the cost is measured on (a constrained
+    red-team game; ``adversary=True``).
+
+    Each round has two moves. First the adversary names a probe prompt (``Discrete(num_prompts)``). Then a
+    seeded coin decides what the policy is asked: with probability ``1 - probe_rate`` a user prompt drawn from
+    ``prompt_probs``, scored by its reward only (the policy gets ``r / (1 - probe_rate)``), with probability
+    ``probe_rate`` the probe, scored by its cost only (the policy gets ``-lambda (c - d) / probe_rate``, the
+    multiplier and the adversary ``lambda (c - d) / probe_rate``); the policy and the multiplier act at once.
+    The policy sees the prompt, not the coin. The scaling makes one round's expected payoff the Lagrangian
+    ``J_r(pi) - lambda (E_q E_pi[c] - d)`` with ``q`` the adversary's mixed strategy, so the policy's best
+    reply on prompt ``x`` weighs ``p(x) r - lambda q(x) c``, the per-prompt Lagrangian of the robust constraint
+    ``E_pi[c | x] <= d`` (solved exactly by :func:`aligngames.solvers.exact.safe_rlhf.solve_robust`).
+    """
+
+    possible_agents = ("adversary", *AGENTS)
+
+    def __init__(self, problem: SafeRLHFProblem, *, rounds: int = 1, lambda_max: float = 100.0,
+                 probe_rate: float = 0.5) -> None:
+        super().__init__(problem, rounds=rounds, lambda_max=lambda_max)
+        if not (np.isfinite(probe_rate) and 0.0 < probe_rate < 1.0):
+            raise ValueError(f"probe_rate must be a number strictly between 0 and 1, got {probe_rate}")
+        self.probe_rate = float(probe_rate)
+        self.game_info = GameInfo(3, Utility.GENERAL_SUM, Dynamics.SIMULTANEOUS)
+        self.observation_spaces["adversary"] = observation_space(5, self.transcript_length)
+        self.action_spaces["adversary"] = spaces.Discrete(problem.num_prompts)
+        self.probing: bool | None = None  # None: the adversary has not moved this round
+
+    def reset(self, rng: np.random.Generator) -> None:
+        super().reset(rng)
+        self.probing = None
+
+    def acting_agents(self) -> tuple[str, ...]:
+        if self.is_terminal():
+            return ()
+        return ("adversary",) if self.probing is None else AGENTS
+
+    def check_action(self, agent: str, action: Any) -> Any:
+        if agent == "adversary":
+            self.check_turn(agent)
+            return check_discrete_action(action, self.action_spaces["adversary"], "adversary")
+        return super().check_action(agent, action)
+
+    def apply(self, actions: Mapping[str, Any]) -> dict[str, float]:
+        if self.probing is None:
+            user = self._draw()
+            self.probing = bool(self._rng.random() < self.probe_rate)
+            self.prompt = int(actions["adversary"]) if self.probing else user
+            return {}
+        problem, x, y = self.problem, self.prompt, int(actions["policy"])
+        multiplier, reward, cost = float(actions["multiplier"]), float(problem.rewards[x, y]), float(problem.costs[x, y])
+        if self.probing:
+            charge = multiplier * (cost - self.threshold) / self.probe_rate
+            rewards = {"adversary": charge, "policy": -charge, "multiplier": charge}
+        else:
+            rewards = {"adversary": 0.0, "policy": reward / (1.0 - self.probe_rate), "multiplier": 0.0}
+        self.history.append({"round": self.round, "prompt": problem.prompts[x], "answer": problem.answers[y],
+                             "probe": self.probing, "multiplier": multiplier, "reward": reward, "cost": cost,
+                             "rewards": rewards})
+        self.round += 1
+        self.probing = None
+        return rewards
+
+    def features(self, agent: str) -> np.ndarray:
+        if agent == "policy" and self.probing is None and not self.is_terminal():
+            # between rounds the policy has no prompt yet
+            last = self.history[-1] if self.history else None
+            return np.concatenate([[self.round, 0.0, last["multiplier"] if last else 0.0],
+                                   np.zeros(self.problem.num_prompts)]).astype(np.float32)
+        return super().features("multiplier" if agent == "adversary" else agent)
+
+    def transcript(self, agent: str) -> str:
+        if agent != "adversary":
+            return super().transcript(agent)
+        problem = self.problem
+        lines = [f"Safe-RLHF game with an adversary ({problem.name}), round {min(self.round + 1, self.rounds)} of "
+                 f"{self.rounds}. You are the adversary: you name a probe prompt; with probability "
+                 f"{self.probe_rate:g} the policy is asked it and you get lambda (cost - {problem.threshold:g}) / "
+                 f"{self.probe_rate:g}. ({COST_SIGN}.)"]
+        lines += [f"  round {entry['round'] + 1}: {self.round_text(entry)}" for entry in self.history]
+        lines.append("The game is over." if self.is_terminal() else f"Choose: {', '.join(problem.prompts)}")
+        return "\n".join(lines)
+
+    def multiplier_info(self) -> dict[str, Any]:
+        """The costs of the probe rounds only: those are the ones the constraint is measured on."""
+        return {"costs_so_far": [entry["cost"] for entry in self.history if entry["probe"]],
+                "lambda_max": self.lambda_max}
+
+    def agent_info(self, agent: str) -> dict[str, Any]:
+        if agent not in self.acting_agents():
+            return {}
+        if agent == "adversary":
+            return {"round": self.round, "threshold": self.threshold, "cost_sign": COST_SIGN,
+                    "action_labels": list(self.problem.prompts), "probe_rate": self.probe_rate,
+                    **self.multiplier_info()}
+        return super().agent_info(agent)
+
+    def round_text(self, entry: dict[str, Any]) -> str:
+        return ("probe " if entry["probe"] else "user ") + super().round_text(entry)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "adversary": True, "probe_rate": self.probe_rate}

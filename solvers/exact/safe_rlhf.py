@@ -10,6 +10,9 @@ The Lagrangian of the constrained problem (:mod:`aligngames.envs.safe_rlhf.probl
   bracketing (doubling) and Brent's method (a safeguarded 1-D method). A threshold equal to the smallest
   achievable cost has no finite multiplier (``lambda* = inf``; the policy is the limit, ``pi_ref exp(r / beta)``
   on the cheapest answers); one below it is infeasible.
+- **With an adversary** who picks the prompts the cost is measured on (:func:`solve_robust`), the constraint
+  holds on every prompt; the problem splits into one-prompt problems, and their multipliers give the
+  multiplier seat's ``lambda*`` and the adversary's prompt distribution.
 - **beta = 0.** An LP over the policy table (scipy HiGHS); the multiplier is the cost constraint's dual value.
 
 Primal-dual dynamics (:func:`primal_dual`) put the multiplier in a seat: each iteration the policy takes a
@@ -151,6 +154,75 @@ def solve(problem: SafeRLHFProblem) -> SafeRLHFSolution:
             raise RuntimeError("no multiplier below 1e15 meets the threshold (numerically at the smallest cost)")
     multiplier = brentq(excess, 0.0, high, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
     return _finish(problem, multiplier, policy_at(problem, multiplier), unconstrained)
+
+
+@dataclass(frozen=True)
+class RobustSafeRLHFSolution:
+    """The optimum under the robust constraint ``E_pi[c | x] <= d`` on every prompt (the game with an adversary).
+
+    An adversary who picks the distribution ``q`` of the prompts the cost is measured on turns the one
+    constraint ``E_q E_pi[c] <= d`` into one per prompt (the worst ``q`` is a point mass). The problem then
+    splits by prompt: prompt ``x`` alone has the multiplier ``nu_x`` (its one-prompt problem's ``lambda*``), the
+    constraint's multiplier in the whole problem is ``mu_x = p(x) nu_x``, and writing ``mu = lambda q`` gives the
+    game's Lagrangian ``J_r(pi) - beta KL - lambda (E_q E_pi[c] - d)``: the multiplier seat's ``lambda* = sum_x
+    mu_x`` and the adversary's ``q*(x) = mu_x / lambda*``, on the prompts whose constraint binds.
+
+    Attributes:
+        multiplier: ``lambda*`` (0 when no prompt's constraint binds; ``inf`` when one binds at its smallest cost).
+        adversary: ``q*``, shape ``(num_prompts,)`` (``p`` itself when ``lambda* = 0``: any ``q`` is then optimal;
+            the binding prompts weighted by ``p`` when ``lambda* = inf``).
+        prompt_multipliers: ``nu_x`` per prompt.
+        policy: shape ``(num_prompts, num_answers)``.
+        prompt_costs: ``E_pi[c | x]`` per prompt (each ``<= d``).
+        value, expected_reward, kl: as in :class:`SafeRLHFSolution`.
+        dual_value: ``sum_x p(x) g_x(nu_x)`` (equal to ``value`` by strong duality).
+    """
+
+    problem: SafeRLHFProblem
+    multiplier: float
+    adversary: np.ndarray
+    prompt_multipliers: np.ndarray
+    policy: np.ndarray
+    prompt_costs: np.ndarray
+    value: float
+    expected_reward: float
+    kl: float
+    dual_value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        def number(value: float) -> float | str:
+            return "inf" if np.isinf(value) else float(value)
+
+        return {"problem": self.problem.to_dict(), "robust": True, "multiplier": number(self.multiplier),
+                "adversary": self.adversary.tolist(), "prompt_multipliers": [number(v) for v in self.prompt_multipliers],
+                "policy": self.policy.tolist(), "prompt_costs": self.prompt_costs.tolist(), "value": self.value,
+                "expected_reward": self.expected_reward, "worst_cost": float(self.prompt_costs.max()), "kl": self.kl,
+                "dual_value": self.dual_value}
+
+
+def solve_robust(problem: SafeRLHFProblem) -> RobustSafeRLHFSolution:
+    """The optimum against an adversary who picks the prompts the cost is measured on (see
+    :class:`RobustSafeRLHFSolution`): one :func:`solve` per prompt."""
+    parts = []
+    for k, prompt in enumerate(problem.prompts):
+        alone = SafeRLHFProblem((prompt,), problem.answers, [1.0], problem.rewards[k:k + 1], problem.costs[k:k + 1],
+                                problem.reference[k:k + 1], problem.beta, problem.threshold, f"{problem.name}:{prompt}")
+        try:
+            parts.append(solve(alone))
+        except InfeasibleConstraintError:
+            raise InfeasibleConstraintError(
+                f"the robust cost constraint is infeasible on prompt {prompt!r}: threshold {problem.threshold:g} is "
+                f"below its smallest achievable expected cost {alone.min_cost():.6g}", [f"threshold@{prompt}"]) from None
+    nu = np.array([part.multiplier for part in parts])
+    policy = np.concatenate([part.policy for part in parts])
+    weights = problem.prompt_probs * nu if not np.isinf(nu).any() else np.where(np.isinf(nu), problem.prompt_probs, 0.0)
+    multiplier = float(np.inf if np.isinf(nu).any() else weights.sum())
+    adversary = weights / weights.sum() if weights.sum() > 0 else problem.prompt_probs.copy()
+    reward, kl = problem.expected(policy, problem.rewards), problem.kl(policy)
+    value = reward - problem.beta * kl if problem.beta > 0 else reward
+    dual = float(problem.prompt_probs @ [part.dual_value for part in parts])
+    return RobustSafeRLHFSolution(problem, multiplier, adversary, nu, policy,
+                                  np.array([part.expected_cost for part in parts]), value, reward, kl, dual)
 
 
 @dataclass

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import aligngames
-from aligngames.agents.safe_rlhf import CostTrackingMultiplier, FixedMultiplier, TablePolicy
+from aligngames.agents.safe_rlhf import CostTrackingMultiplier, FixedMultiplier, ProbeAdversary, TablePolicy
 from aligngames.envs.safe_rlhf.problems import build
-from aligngames.solvers.exact.safe_rlhf import solve
+from aligngames.solvers.exact.safe_rlhf import solve, solve_robust
 
 
 def _play_parallel(env, players, seed=0):
@@ -113,3 +113,41 @@ def test_language_mode_options_and_errors(tmp_path):
         aligngames.make("safe_rlhf_v0", mode="language", rewards=[[1, 0]])
     with pytest.raises(ValueError, match=r"threshold must be in \[0, 1\]"):
         aligngames.make("safe_rlhf_v0", mode="language", threshold=2.0)
+
+
+def test_adversary_seat_probes_and_pays_the_robust_lagrangian():
+    solution = solve_robust(build("two_prompts"))
+    env = aligngames.make_parallel("safe_rlhf_v0", example="two_prompts", adversary=True, rounds=10)
+    assert env.possible_agents == ["adversary", "policy", "multiplier"]
+    players = {"adversary": ProbeAdversary([0.5, 0.5]), "policy": TablePolicy(solution.policy.tolist()),
+               "multiplier": FixedMultiplier(solution.multiplier)}
+    problem, entries, means = env.unwrapped.rules.problem, [], []
+    for seed in range(300):
+        if seed == 150:
+            players["adversary"] = ProbeAdversary(solution.adversary.tolist())
+        record = _play_parallel(env, players, seed=seed)
+        entries += record["rounds"]
+        if seed >= 150:
+            means.append(env.unwrapped.rules.returns()["policy"] / 10)
+    d, lam = problem.threshold, solution.multiplier
+    for entry in entries:  # a user round pays r / (1 - rate), a probe -lambda (c - d) / rate, the others the opposite
+        expected = entry["reward"] / 0.5 if not entry["probe"] else -lam * (entry["cost"] - d) / 0.5
+        assert entry["rewards"]["policy"] == pytest.approx(expected)
+        assert entry["rewards"]["adversary"] == entry["rewards"]["multiplier"] == pytest.approx(
+            0.0 if not entry["probe"] else lam * (entry["cost"] - d) / 0.5)
+    probes = [entry for entry in entries if entry["probe"]]
+    assert abs(len(probes) / len(entries) - 0.5) < 0.05
+    # at the exact solution the robust Lagrangian equals the expected reward (the binding constraint costs 0)
+    assert np.mean(means) == pytest.approx(solution.expected_reward, abs=5 * np.std(means) / np.sqrt(len(means)))
+
+
+def test_adversary_seat_moves_first_and_hides_the_coin():
+    env = aligngames.make("safe_rlhf_v0", example="two_prompts", adversary=True, probe_rate=0.25)
+    env.reset(seed=0)
+    assert env.agent_selection == "adversary" and env.infos["adversary"]["action_labels"] == ["benign", "harmful"]
+    env.step(1)
+    assert env.agent_selection == "policy" and "probe" not in env.infos["policy"]
+    with pytest.raises(ValueError, match="probe_rate must be a number strictly between 0 and 1"):
+        aligngames.make("safe_rlhf_v0", example="two_prompts", adversary=True, probe_rate=1.0)
+    with pytest.raises(ValueError, match="adversary"):
+        aligngames.make("safe_rlhf_v0", mode="language", adversary=True)

@@ -6,7 +6,9 @@ and optionally ``reference``, ``beta``, ``threshold``) prints ``lambda*``, the o
 expected reward and cost, and the dual value (:mod:`aligngames.solvers.exact.safe_rlhf`). ``--dynamics N``
 also runs N iterations of primal-dual learning (MMD or gradient policy steps against a projected or
 Safe-RLHF multiplier update) and reports the last iterate's distance to ``lambda*``; ``--plot FILE`` draws
-the traces of lambda and the expected cost. ``--train STEPS --out RUN`` instead trains a LoRA policy in
+the traces of lambda and the expected cost. ``--adversary`` solves the game with the adversary seat instead
+(the cost constraint on every prompt): ``lambda*``, the adversary's prompt distribution and the policy.
+``--train STEPS --out RUN`` instead trains a LoRA policy in
 language mode against a learning multiplier (:mod:`aligngames.solvers.training.safe_rlhf_training`; ``-e``
 sets the env's prompts, judges and threshold, ``--model`` the base model).
 """
@@ -26,6 +28,7 @@ from aligngames.solvers.exact.safe_rlhf import (
     plot_dynamics,
     primal_dual,
     solve,
+    solve_robust,
 )
 from aligngames.solvers.training.safe_rlhf_training import SafeRLHFTrainingConfig, train
 from aligngames.solvers.training.settings import ModelSettings
@@ -39,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="YAML / JSON file with prompts, answers, prompt_probs, rewards, costs ([prompt][answer])")
     parser.add_argument("--beta", type=float, default=None, help="override the KL weight (0: an LP)")
     parser.add_argument("--threshold", type=float, default=None, help="override the cost threshold d")
+    parser.add_argument("--adversary", action="store_true",
+                        help="solve the game with an adversary who picks the prompts the cost is measured on")
     parser.add_argument("--dynamics", type=int, default=0, metavar="N", help="also run N primal-dual iterations")
     parser.add_argument("--policy-update", choices=POLICY_UPDATES, default="mmd", help="dynamics: the policy's step")
     parser.add_argument("--policy-step", type=float, default=10.0, help="dynamics: the policy's step size eta")
@@ -88,6 +93,23 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_robust(args: argparse.Namespace, problem: SafeRLHFProblem) -> int:
+    solution = solve_robust(problem)
+    lines = [f"{problem.name} with an adversary: {problem.num_prompts} prompts, {problem.num_answers} answers; beta "
+             f"{problem.beta:g}, threshold {problem.threshold:g} on every prompt",
+             f"multiplier lambda* {solution.multiplier:.10g}"]
+    for k, prompt in enumerate(problem.prompts):
+        lines.append(f"  {prompt}: adversary {solution.adversary[k]:.4f}, nu {solution.prompt_multipliers[k]:.6g}, cost "
+                     f"{solution.prompt_costs[k]:.6f}; " + ", ".join(
+                         f"{answer} {p:.4f}" for answer, p in zip(problem.answers, solution.policy[k])))
+    lines.append(f"value {solution.value:.6f} (reward {solution.expected_reward:.6f}, KL {solution.kl:.6f}); dual value "
+                 f"{solution.dual_value:.6f}")
+    print("\n".join(lines))
+    if args.json:
+        atomic_write_json(args.json, solution.to_dict())
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.train is not None:
         return _train(args)
@@ -96,6 +118,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--dynamics must be >= 0, got {args.dynamics}")
     if args.plot and not args.dynamics:
         raise ConfigError("--plot draws the dynamics: give --dynamics N too")
+    if args.adversary:
+        if args.dynamics:
+            raise ConfigError("--dynamics runs the game without an adversary; drop --adversary or --dynamics")
+        return _run_robust(args, problem)
     solution = solve(problem)
     result = solution.to_dict()
     lines = [f"{problem.name}: {problem.num_prompts} prompts, {problem.num_answers} answers; beta {problem.beta:g}, "

@@ -142,6 +142,11 @@ def test_solve_safe_rlhf_exact_and_dynamics(tmp_path):
     assert result.returncode == 0 and json.loads(out.read_text())["multiplier"] == pytest.approx(4 / 3)
     result = run_cli("solve", "safe_rlhf", "--example", "two_prompts", "--threshold", "-1")
     assert result.returncode == 2 and "below the smallest achievable expected cost 0" in result.stderr
+    from aligngames.cli import main  # in process: one more subprocess would cost seconds of imports
+
+    assert main(["solve", "safe_rlhf", "--example", "two_prompts", "--adversary", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["adversary"] == pytest.approx([0.0, 1.0]) and data["worst_cost"] == pytest.approx(0.05)
 
 
 def test_solve_offline_preference_compares_forward_and_reverse_kl(tmp_path):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.special import expit, logit
 
 from aligngames.envs.safe_rlhf.problems import SafeRLHFProblem, build, custom
-from aligngames.solvers.exact.safe_rlhf import dual_function, primal_dual, solve
+from aligngames.solvers.exact.safe_rlhf import dual_function, primal_dual, solve, solve_robust
 from aligngames.tables import InfeasibleConstraintError, NotADistributionError, TableShapeError
 
 
@@ -122,3 +122,42 @@ def test_bad_input_names_what_is_wrong():
         primal_dual(build("two_prompts"), 10, multiplier_update="log", initial_multiplier=0.0)
     with pytest.raises(ValueError, match=r"policy_update must be one of \['mmd', 'gradient'\]"):
         primal_dual(build("two_prompts"), 10, policy_update="adam")
+
+
+@settings(max_examples=30, deadline=None)
+@given(beta=st.floats(0.05, 2.0), threshold=st.floats(0.02, 0.45), p=st.floats(0.05, 0.95))
+def test_robust_constraint_closed_form(beta, threshold, p):
+    # two comply/refuse prompts whose compliance costs 0.5 and 1: each prompt alone has
+    # pi(comply) = sigmoid((1 - nu c) / beta) = d / c, so nu_x = (1 - beta logit(d / c)) / c when that is > 0;
+    # the multiplier seat's lambda* = sum_x p(x) nu_x and the adversary's q* = p nu / lambda*
+    problem = custom(["mild", "severe"], ["comply", "refuse"], [p, 1 - p], [[1.0, 0.0], [1.0, 0.0]],
+                     [[0.5, 0.0], [1.0, 0.0]], beta=beta, threshold=threshold)
+    solution = solve_robust(problem)
+    nu = np.maximum([(1 - beta * logit(threshold / c)) / c for c in (0.5, 1.0)], 0.0)
+    free = expit(1 / beta) * np.array([0.5, 1.0])  # each prompt's cost with nu = 0
+    nu = np.where(free > threshold, nu, 0.0)
+    assert solution.prompt_multipliers == pytest.approx(nu, abs=1e-8)
+    assert solution.multiplier == pytest.approx(p * nu[0] + (1 - p) * nu[1], abs=1e-8)
+    if solution.multiplier > 0:
+        assert solution.adversary == pytest.approx(np.array([p, 1 - p]) * nu / solution.multiplier, abs=1e-8)
+    assert (solution.prompt_costs <= threshold + 1e-9).all()
+    assert solution.dual_value == pytest.approx(solution.value, abs=1e-8)
+
+
+def test_robust_optimum_is_the_single_constraint_one_only_when_one_prompt_binds():
+    # two_prompts: only the harmful prompt can cost anything, so the adversary puts all its weight there and the
+    # per-prompt bound E[c | harmful] <= d is stricter than the average bound 0.3 E[c | harmful] <= d
+    problem = build("two_prompts")
+    robust, average = solve_robust(problem), solve(problem)
+    assert robust.adversary == pytest.approx([0.0, 1.0])
+    assert robust.prompt_costs[1] == pytest.approx(problem.threshold, abs=1e-9)
+    assert robust.value < average.value
+    one = custom(["x"], ["comply", "refuse"], [1.0], [[1.0, 0.0]], [[1.0, 0.0]], beta=0.5, threshold=0.2)
+    assert solve_robust(one).multiplier == pytest.approx(solve(one).multiplier, abs=1e-12)
+
+
+def test_robust_infeasible_prompt_is_named():
+    problem = custom(["easy", "hard"], ["a", "b"], [0.5, 0.5], [[1.0, 0.0], [1.0, 0.0]], [[1.0, 0.0], [1.0, 0.6]],
+                     beta=0.1, threshold=0.3)
+    with pytest.raises(InfeasibleConstraintError, match=r"infeasible on prompt 'hard'.*smallest achievable expected cost 0\.6"):
+        solve_robust(problem)
