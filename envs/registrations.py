@@ -43,6 +43,8 @@ def register() -> None:
                             "debate judge played by any registered agent (e.g. an LLM); replies parsed strictly, invalid ones recorded")
     registry.register_judge("embedding_harm", "aligngames.envs.red_team.judges:EmbeddingHarmJudge",
                             "harm judge: MiniLM embeddings + logistic regression fitted on the project's labelled answers (offline, CPU)")
+    registry.register_judge("minilm_harm", "aligngames.envs.red_team.cross_encoder:MiniLMHarmJudge",
+                            "harm judge: a fine-tuned MiniLM cross-encoder reading prompt and answer together (harmful / refusal / benign; offline, CPU)")
     registry.register_judge("hf_harm", "aligngames.envs.red_team.judges:SequenceClassifierHarmJudge",
                             "harm judge: P(harmful label) from a local HF sequence classifier (path=...)")
     registry.register_judge("pattern_harm", "aligngames.envs.red_team.judges:PatternHarmJudge",
