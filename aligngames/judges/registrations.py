@@ -5,9 +5,12 @@ from aligngames.judges import recording
 
 
 def register() -> None:
-    """Register the feature judge and the reward-model judge; install the record / replay hooks."""
+    """Register the preference judges (features, reward_model, minilm_reward); install the record / replay hooks."""
     registry.set_judge_hooks(replay=recording.replay_stand_in, record=recording.wrap_for_recording)
     registry.register_judge("features", "aligngames.judges:FeatureJudge",
                             "embedded preference judge: annotator groups scoring readable answer features (offline, CPU)")
     registry.register_judge("reward_model", "aligngames.judges:RewardModelJudge",
                             "preference from a local HF reward model: sigmoid(r(a) - r(b))")
+    registry.register_judge("minilm_reward", "aligngames.judges.minilm_reward:MiniLMRewardJudge",
+                            "embedded preference judge: a MiniLM cross-encoder reward model trained on written pairs, "
+                            "adversarial ones included (offline, CPU)")
