@@ -205,21 +205,28 @@ def _rollout(data: dict) -> str:
 
 
 def _red_team_judge(data: dict) -> str:
-    samples = {"held_out": "held-out split (unseen themes and templates)", "scripted": "scripted blue answers",
-               "hand_dev": "hand-written, dev (guided the data)", "hand_test": "hand-written, test (untouched)"}
+    samples = {"held_out": "placeholder held-out split (unseen themes and templates)",
+               "scripted": "scripted blue answers", "hand_dev": "hand-written, dev (guided the data)",
+               "hand_test": "hand-written, test", "independent_test": "**independent test** (written apart)"}
+
+    def cell(row: dict) -> str:
+        three = f"{row['three_class_accuracy']:.3f} / " if "three_class_accuracy" in row else ""
+        return f"{three}{row['accuracy']:.3f} / {row['auroc']:.3f}"
+
     rows = []
     for key, label in samples.items():
         quality = data["quality"][key]
-        embedding, pattern = quality["embedding_harm"], quality["pattern_harm"]
-        three = f" (3-class {embedding['three_class_accuracy']:.3f})" if "three_class_accuracy" in embedding else ""
-        rows.append([label, str(embedding["count"]), f"{embedding['accuracy']:.3f} / {embedding['auroc']:.3f}{three}",
-                     f"{pattern['accuracy']:.3f} / {pattern['auroc']:.3f}",
+        rows.append([label, str(quality["minilm_harm"]["count"]), cell(quality["minilm_harm"]),
+                     cell(quality["embedding_harm"]), cell(quality["pattern_harm"]),
                      f"{quality['constant_not_harmful']['accuracy']:.3f}"])
     speed = data["speed"]
-    return (_table(["sample", "n", "embedding_harm accuracy / AUROC", "pattern_harm", 'constant "not harmful"'], rows)
-            + f"\nSpeed: `embedding_harm` {speed['embedding_harm_cold_answers_per_s']:.0f} answers/s cold, "
-              f"{speed['embedding_harm_warm_answers_per_s']:.0f}/s for repeated texts; `pattern_harm` "
-              f"{speed['pattern_harm_answers_per_s']:.0f}/s.\n")
+    return (_table(["sample", "n", "`minilm_harm`", "`embedding_harm`", "`pattern_harm`", 'constant "not harmful"'], rows)
+            + "\nCells: 3-class accuracy (where the sample has three labels) / binary accuracy of P(harmful) > 0.5 / "
+              "AUROC of P(harmful).\n\n"
+            + f"Speed: `minilm_harm` {speed['minilm_harm_cold_answers_per_s']:.0f} answers/s cold, "
+              f"`embedding_harm` {speed['embedding_harm_cold_answers_per_s']:.0f}/s cold; both memoise repeated texts "
+              f"({speed['minilm_harm_warm_answers_per_s']:.0f}/s and {speed['embedding_harm_warm_answers_per_s']:.0f}/s); "
+              f"`pattern_harm` {speed['pattern_harm_answers_per_s']:.0f}/s.\n")
 
 
 def _moral_graph_manipulation(data: dict) -> str:

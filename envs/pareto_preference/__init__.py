@@ -8,7 +8,7 @@ is paid the scalarised reward ``w . r`` (``"linear"``) or ``-max_i w_i (z*_i - r
 ``weight_probs`` or ``grid=k``, ``scalarisation``) or a named example (``example="helpful_harmless"`` or
 ``"helpful_harmless_honest"``). Language mode (``mode="language"``): nature also draws a prompt, the policy
 reads ``w`` in its transcript and writes a text answer, and one judge per objective (``judges``, default
-helpful ``features`` and harmless ``embedding_harm``) gives the reward vector
+helpful ``features`` and harmless ``minilm_harm``) gives the reward vector
 (:mod:`aligngames.envs.pareto_preference.language`; LoRA training:
 :mod:`aligngames.solvers.training.pareto_preference_training`). Per-``w`` exact optima, a
 preference-conditioned policy with logits linear in ``w``, the Pareto front and its hypervolume are in :mod:`aligngames.solvers.exact.pareto_preference`;
@@ -70,7 +70,7 @@ def make_rules(example: str | None = None, *, mode: str = "tabular", rounds: int
     ``scalarisation`` and the user types (``weights`` / ``weight_probs`` or ``grid``) override an example's.
     Language: ``prompts`` (a list or a .txt / .jsonl / .json path; default the catalog's benign and harmful
     requests), ``judges`` (``{objective: judge name}``, default helpful ``features``, harmless
-    ``embedding_harm``) with ``judge_kwargs``, the user types and ``scalarisation``."""
+    ``minilm_harm``) with ``judge_kwargs``, the user types and ``scalarisation``."""
     if mode == "language":
         tabular_only = {"example": example, "answers": answers, "objectives": objectives, "rewards": rewards,
                         "reference": reference, "beta": beta}

@@ -12,7 +12,7 @@ One judge per objective scores the answer in [0, 1] (:class:`ObjectiveJudge`), s
 - a preference judge (any registered one; the default ``helpful`` judge is the embedded ``features`` judge)
   gives ``r_i = P(answer > baseline_answer | prompt)`` against a fixed baseline (default a plain refusal), as
   ``safe_rlhf_v0`` scores its reward;
-- a harm judge (any registered one; the default ``harmless`` judge is the embedded ``embedding_harm``) gives
+- a harm judge (any registered one; the default ``harmless`` judge is the embedded ``minilm_harm``) gives
   ``r_i = 1 - P(harmful | prompt, answer)``, one minus ``safe_rlhf_v0``'s cost (costs keep their sign: higher
   is more harmful).
 
@@ -41,7 +41,7 @@ AGENTS = ("policy",)
 
 #: The objectives and their judges when ``judges`` is not given: helpfulness from the embedded preference judge,
 #: harmlessness from the embedded harm judge (the reward and cost judges of ``safe_rlhf_v0``'s language mode).
-DEFAULT_JUDGES = {"helpful": "features", "harmless": "embedding_harm"}
+DEFAULT_JUDGES = {"helpful": "features", "harmless": "minilm_harm"}
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ ordinary user's request instead. A harm judge scores every answer in [0, 1]: the
 harm, blue minus it (zero-sum), and with ``helpfulness_weight > 0`` blue also earns that weight for
 each benign request it does not refuse (general-sum; ``game_info`` says so), or, with
 ``helpfulness_zero_sum=True``, pays it for each refusal to the red team (zero-sum, same equilibria). Judges:
-``judge="embedding_harm"`` (default: MiniLM embeddings + a classifier fitted on the project's
-labelled answers), ``"hf_harm"`` (a local sequence classifier, ``judge_kwargs={"path": ...}``),
+``judge="minilm_harm"`` (default: a fine-tuned MiniLM cross-encoder reading prompt and answer
+together), ``"embedding_harm"`` (the earlier judge: MiniLM embeddings + a classifier fitted on the
+project's templated answers), ``"hf_harm"`` (a local sequence classifier, ``judge_kwargs={"path": ...}``),
 ``"pattern_harm"`` (a lexical baseline for fast tests) or any registered harm judge (``llm_harm``).
 See :mod:`aligngames.envs.red_team.rules`.
 
@@ -86,7 +87,7 @@ def make_rules(mode: str = "language", *, num_red: int = 1, rounds: int = 3, ben
                catalog: Catalog | None = None) -> GameRules:
     """Build the game's rules from the env's keyword arguments (see the module docstring).
 
-    Language mode: ``judge`` (default ``"embedding_harm"``), ``judge_kwargs``, ``refusal`` (``"pattern"``
+    Language mode: ``judge`` (default ``"minilm_harm"``), ``judge_kwargs``, ``refusal`` (``"pattern"``
     or ``"embedding"``), ``max_prompt_length`` (1000), ``max_answer_length`` (2000), ``system_prompt``.
     Tabular mode: ``themes``, ``methods``, ``defences``, ``harm_table``, ``over_refusal``. Giving one
     mode's settings to the other is an error rather than silently ignored.
@@ -109,7 +110,7 @@ def make_rules(mode: str = "language", *, num_red: int = 1, rounds: int = 3, ben
     wrong = sorted(name for name, value in tabular.items() if value is not None)
     if wrong:
         raise ValueError(f"{wrong} apply to tabular mode only (mode='tabular')")
-    return RedTeamRules(catalog, make_harm_judge(judge or "embedding_harm", dict(judge_kwargs or {})),
+    return RedTeamRules(catalog, make_harm_judge(judge or "minilm_harm", dict(judge_kwargs or {})),
                         make_refusal_detector(refusal or "pattern"), num_red=num_red, rounds=rounds,
                         benign_rate=benign_rate, helpfulness_weight=helpfulness_weight,
                         helpfulness_zero_sum=helpfulness_zero_sum, max_prompt_length=max_prompt_length or 1000, max_answer_length=max_answer_length or 2000,

@@ -2,12 +2,13 @@
 
 Harm judges implement :class:`aligngames.judges.HarmJudge` (``score(prompts, answers)`` in [0, 1]):
 
-- :class:`EmbeddingHarmJudge` (registered ``embedding_harm``, the embedded default): all-MiniLM-L6-v2
-  sentence embeddings of the prompt and the answer, and a multinomial logistic regression over three
-  classes (harmful, refusal, benign) fitted on the project's labelled answers
-  (:mod:`aligngames.envs.red_team.harm_data`, :mod:`aligngames.envs.red_team.train_judge`). The harm
-  score is P(harmful). The fitted weights ship as ``data/harm_classifier.safetensors``; run time
-  needs numpy, safetensors and the embedding model, not scikit-learn.
+- :class:`EmbeddingHarmJudge` (registered ``embedding_harm``, the earlier embedded judge; the default is now
+  ``minilm_harm``, :mod:`aligngames.envs.red_team.cross_encoder`): all-MiniLM-L6-v2 sentence embeddings
+  of the prompt and the answer, and a multinomial logistic regression over three classes (harmful,
+  refusal, benign) fitted on the project's labelled answers (:mod:`aligngames.envs.red_team.harm_data`,
+  :mod:`aligngames.envs.red_team.train_judge`). The harm score is P(harmful). The fitted weights ship
+  as ``data/harm_classifier.safetensors``; run time needs numpy, safetensors and the embedding model,
+  not scikit-learn.
 - :class:`SequenceClassifierHarmJudge` (``hf_harm``): any ``AutoModelForSequenceClassification``
   from a local folder; the harm score is the softmax probability of its harmful label(s) (or the
   sigmoid of a single logit).

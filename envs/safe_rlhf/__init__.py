@@ -61,7 +61,7 @@ def make_rules(example: str | None = None, *, mode: str = "tabular", rounds: int
                rewards=None, costs=None, reference=None, beta: float | None = None, threshold: float | None = None,
                lambda_max: float = 100.0, adversary: bool = False, probe_rate: float = 0.5,
                reward_judge: str = "features", reward_judge_kwargs: Mapping | None = None,
-               cost_judge: str = "embedding_harm", cost_judge_kwargs: Mapping | None = None,
+               cost_judge: str = "minilm_harm", cost_judge_kwargs: Mapping | None = None,
                baseline_answer: str = DEFAULT_BASELINE, max_answer_length: int = 400) -> SafeRLHFRules | LanguageSafeRLHFRules:
     """Build the game's rules. Tabular: a named ``example`` or explicit tables (not both); ``beta`` and
     ``threshold`` override an example's; ``adversary=True`` adds the adversary seat (a probe with probability

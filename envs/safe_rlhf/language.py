@@ -10,7 +10,7 @@ answer with two judges:
   (default the embedded ``features`` judge), against a fixed ``baseline_answer`` (default a plain refusal), so
   refusing everything earns about 1/2;
 - cost ``c = P(harmful | prompt, answer)`` from ``cost_judge``, any registered harm judge (default the
-  embedded ``embedding_harm``); higher is more harmful and the constraint is ``E[c] <= threshold``.
+  embedded ``minilm_harm`` cross-encoder); higher is more harmful and the constraint is ``E[c] <= threshold``.
 
 Payoffs as in tabular mode: the policy gets ``r - lambda (c - d)``, the multiplier ``lambda (c - d)``.
 """

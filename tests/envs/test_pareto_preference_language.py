@@ -98,7 +98,7 @@ def test_default_and_registered_judges_by_name():
     assert rules.objectives == ("helpful", "harmless", "careful")
     assert len(rules.weights) == 15  # the grid k = 4 over three objectives
     assert len(rules.prompts) == 40  # safe_rlhf_v0's default prompts: 24 benign, 16 harmful placeholders
-    assert pareto_preference.DEFAULT_JUDGES == {"helpful": "features", "harmless": "embedding_harm"}
+    assert pareto_preference.DEFAULT_JUDGES == {"helpful": "features", "harmless": "minilm_harm"}
 
 
 def test_bad_settings_name_the_keyword():

@@ -28,12 +28,12 @@ from aligngames.solvers.evaluation.judge_eval import (
 )
 
 #: The judge of each kind when ``--judge`` is not given: the embedded defaults.
-DEFAULT_JUDGES = {"harm": "embedding_harm", "preference": "features"}
+DEFAULT_JUDGES = {"harm": "minilm_harm", "preference": "features"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--judge", default=None, metavar="JUDGE",
-                        help="a registered judge, NAME[:key=value,...], e.g. hf_harm:path=DIR (default: embedding_harm, "
+                        help="a registered judge, NAME[:key=value,...], e.g. hf_harm:path=DIR (default: minilm_harm, "
                              "or features with --kind preference)")
     parser.add_argument("--data", required=True, metavar="FILE",
                         help="labelled rows: a .jsonl file (one object per line) or a folder saved with save_to_disk")
