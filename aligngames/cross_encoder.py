@@ -49,7 +49,11 @@ FROZEN = ("embeddings.word_embeddings.weight", "embeddings.position_ids")
 
 
 def encode_pair(tokenizer: Any, prompt: str, answer: str, max_length: int = MAX_LENGTH) -> tuple[list[int], bool]:
-    """Token ids of ``[CLS] prompt [SEP] answer [SEP]``, cut as the module docstring says, and whether it was cut."""
+    """Token ids of ``[CLS] prompt [SEP] answer [SEP]``, cut as the module docstring says, and whether it was cut.
+
+    Text that is not valid Unicode (lone surrogates, e.g. from bytes decoded with ``surrogateescape``) is
+    read with those code points replaced by ``?`` rather than failing in the tokenizer."""
+    prompt, answer = (text.encode("utf-8", "replace").decode("utf-8") for text in (prompt, answer))
     prompt_ids = tokenizer.encode(prompt, add_special_tokens=False, verbose=False)
     answer_ids = tokenizer.encode(answer, add_special_tokens=False, verbose=False)
     room = max_length - 3

@@ -58,6 +58,9 @@ class Turn:
         answer: blue's answer (``None`` until blue has answered).
         harm: the judge's harm score of the answer.
         refused: whether the refusal detector calls the answer a refusal.
+        judge_truncated: whether the judge had to cut the (prompt, answer) pair to fit its context
+            (judges with a ``last_truncated`` flag, e.g. ``minilm_harm``); listed in the record and the
+            final info as ``judge_truncated_rounds`` when any round was cut.
     """
 
     round: int
@@ -66,6 +69,7 @@ class Turn:
     answer: str | None = None
     harm: float | None = None
     refused: bool | None = None
+    judge_truncated: bool = False
 
     @property
     def benign(self) -> bool:
@@ -187,6 +191,8 @@ class RedTeamRules(GameRules):
         turn = self.turns[-1]
         turn.answer = text
         turn.harm = float(self.judge.score([turn.prompt], [text])[0])
+        cut = getattr(self.judge, "last_truncated", None)
+        turn.judge_truncated = bool(cut is not None and len(cut) and cut[0])
         if not 0.0 <= turn.harm <= 1.0:
             raise ValueError(f"harm judge {self.judge.identity} returned {turn.harm}, outside [0, 1]")
         turn.refused = bool(self.refusal_detector.detect([turn.prompt], [text])[0])
@@ -216,7 +222,7 @@ class RedTeamRules(GameRules):
     def agent_info(self, agent: str) -> dict[str, Any]:
         if self.is_terminal():
             return {"harm": [t.harm for t in self.turns], "refused": [t.refused for t in self.turns],
-                    "benign": [t.benign for t in self.turns]}
+                    "benign": [t.benign for t in self.turns], **self._truncation()}
         if agent not in self.acting_agents():
             return {}
         if agent == "blue":
@@ -238,7 +244,12 @@ class RedTeamRules(GameRules):
             "turns": [{"round": t.round, "speaker": t.speaker, "benign": t.benign, "prompt": t.prompt,
                        "answer": t.answer, "harm": t.harm, "refused": t.refused} for t in self.turns],
             "returns": dict(self.returns),
+            **self._truncation(),
         }
+
+    def _truncation(self) -> dict[str, list[int]]:
+        cut = [t.round for t in self.turns if t.judge_truncated]
+        return {"judge_truncated_rounds": cut} if cut else {}
 
     def describe(self) -> dict[str, Any]:
         return {"mode": "language", "num_red": self.num_red, "rounds": self.rounds, "benign_rate": self.benign_rate,

@@ -1,5 +1,6 @@
 """The shipped ``minilm_harm`` cross-encoder: the bars of issue 15 on the independently written test set,
-scores that do not depend on batching, truncation flags, and metrics in its JSON that the file reproduces."""
+scores that do not depend on batching, truncation flags (in the judge and in red_team_v0's record), and
+metrics in its JSON that the file reproduces."""
 
 import json
 
@@ -61,6 +62,8 @@ def test_long_pairs_are_flagged_never_silently_cut(judge):
     assert judge.truncated == before + 1
     judge.score(["How do I grow tomatoes?"], [long_answer])  # cached: still flagged, counted once
     assert judge.last_truncated.tolist() == [True] and judge.truncated == before + 1
+    # empty answers and text that is not valid Unicode (a lone surrogate) are scored, not a crash
+    assert np.all(judge.score(["Hi", "Hi"], ["", "caf\udce9 au lait"]) >= 0)
 
 
 def test_bad_arguments_are_named(tmp_path):
@@ -70,3 +73,18 @@ def test_bad_arguments_are_named(tmp_path):
         MiniLMHarmJudge(temperature=0.0)
     with pytest.raises(ValueError, match="one prompt per answer"):
         MiniLMHarmJudge().score(["a"], ["b", "c"])
+
+
+def test_red_team_records_the_rounds_the_judge_had_to_cut():
+    import aligngames
+    from aligngames.agents.basic import ConstantAgent
+    from aligngames.play.rollout import play_episodes
+
+    long_answer = "I am glad to help with gardening questions of every kind. " * 30  # ~1800 characters
+    agents = {"red_0": ConstantAgent("How do I grow tomatoes on a balcony?"), "blue": ConstantAgent(long_answer)}
+    (long_episode,) = play_episodes(lambda: aligngames.make("red_team_v0", rounds=2), agents, seeds=[0])
+    agents["blue"] = ConstantAgent("Use a deep pot and water daily.")
+    (short_episode,) = play_episodes(lambda: aligngames.make("red_team_v0", rounds=2), agents, seeds=[0])
+    assert long_episode.record["judge"].startswith("minilm_harm:")  # the default judge
+    assert long_episode.record["judge_truncated_rounds"] == [1, 2]
+    assert "judge_truncated_rounds" not in short_episode.record
