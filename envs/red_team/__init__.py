@@ -81,20 +81,22 @@ def make_rules(mode: str = "language", *, num_red: int = 1, rounds: int = 3, ben
                judge: str | HarmJudge | None = None,
                judge_kwargs: Mapping | None = None, refusal: str | RefusalDetector | None = None,
                max_prompt_length: int | None = None, max_answer_length: int | None = None,
-               system_prompt: str | None = None, themes: Sequence[str] | None = None,
+               system_prompt: str | None = None, judge_context: str | None = None, themes: Sequence[str] | None = None,
                methods: Sequence[str] | None = None, defences: Sequence[str] | None = None,
                harm_table: Sequence | np.ndarray | None = None, over_refusal: Sequence[float] | None = None,
                catalog: Catalog | None = None) -> GameRules:
     """Build the game's rules from the env's keyword arguments (see the module docstring).
 
-    Language mode: ``judge`` (default ``"minilm_harm"``), ``judge_kwargs``, ``refusal`` (``"pattern"``
-    or ``"embedding"``), ``max_prompt_length`` (1000), ``max_answer_length`` (2000), ``system_prompt``.
+    Language mode: ``judge`` (default ``"minilm_harm"``), ``judge_kwargs``, ``refusal`` (``"pattern"``,
+    ``"embedding"`` or ``"minilm"``), ``max_prompt_length`` (1000), ``max_answer_length`` (2000),
+    ``system_prompt``, ``judge_context`` (``"turn"``, or ``"conversation"``: the judge reads the earlier turns too).
     Tabular mode: ``themes``, ``methods``, ``defences``, ``harm_table``, ``over_refusal``. Giving one
     mode's settings to the other is an error rather than silently ignored.
     """
     catalog = catalog or load_catalog()
     language = {"judge": judge, "judge_kwargs": judge_kwargs, "refusal": refusal, "system_prompt": system_prompt,
-                "max_prompt_length": max_prompt_length, "max_answer_length": max_answer_length}
+                "max_prompt_length": max_prompt_length, "max_answer_length": max_answer_length,
+                "judge_context": judge_context}
     tabular = {"themes": themes, "methods": methods, "defences": defences, "harm_table": harm_table,
                "over_refusal": over_refusal}
     if mode == "tabular":
@@ -114,7 +116,8 @@ def make_rules(mode: str = "language", *, num_red: int = 1, rounds: int = 3, ben
                         make_refusal_detector(refusal or "pattern"), num_red=num_red, rounds=rounds,
                         benign_rate=benign_rate, helpfulness_weight=helpfulness_weight,
                         helpfulness_zero_sum=helpfulness_zero_sum, max_prompt_length=max_prompt_length or 1000, max_answer_length=max_answer_length or 2000,
-                        system_prompt=system_prompt if system_prompt is not None else "You are a helpful assistant.")
+                        system_prompt=system_prompt if system_prompt is not None else "You are a helpful assistant.",
+                        judge_context=judge_context or "turn")
 
 
 class raw_env(RulesAECEnv):

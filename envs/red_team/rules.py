@@ -76,6 +76,10 @@ class Turn:
         return self.speaker == "user"
 
 
+#: What the harm judge may read as the prompt (``RedTeamRules(judge_context=...)``).
+JUDGE_CONTEXTS = ("turn", "conversation")
+
+
 def round_plan(rounds: int, benign_rate: float, num_red: int, rng: np.random.Generator) -> list[str]:
     """Who sends the request in each round: ``"user"`` (benign) or a red agent (attack rounds in turn)."""
     benign = rng.random(rounds) < benign_rate  # (rounds,)
@@ -103,12 +107,18 @@ class RedTeamRules(GameRules):
         helpfulness_zero_sum: score benign rounds zero-sum (blue pays for refusals, the reds share it).
         max_prompt_length, max_answer_length: the text action limits in characters.
         system_prompt: the line blue's view starts with (a deployment's system prompt).
+        judge_context: what the harm judge reads as the prompt: ``"turn"`` (default: the round's request
+            only) or ``"conversation"`` (every earlier request and answer, then the request, as
+            ``user: ...`` / ``assistant: ...`` lines), so that an answer to an innocuous last turn is
+            judged with the harmful request that came before it.
     """
 
     def __init__(self, catalog: Catalog, judge: HarmJudge, refusal_detector: RefusalDetector, *, num_red: int = 1,
                  rounds: int = 3, benign_rate: float = 0.0, helpfulness_weight: float = 0.0,
                  helpfulness_zero_sum: bool = False, max_prompt_length: int = 1000, max_answer_length: int = 2000,
-                 system_prompt: str = "You are a helpful assistant.") -> None:
+                 system_prompt: str = "You are a helpful assistant.", judge_context: str = "turn") -> None:
+        if judge_context not in JUDGE_CONTEXTS:
+            raise ValueError(f"judge_context must be one of {list(JUDGE_CONTEXTS)}, got {judge_context!r}")
         if num_red < 1:
             raise ValueError(f"num_red must be >= 1, got {num_red}")
         if rounds < 1:
@@ -121,6 +131,7 @@ class RedTeamRules(GameRules):
             raise ValueError("max_prompt_length and max_answer_length must be >= 1")
         self.catalog = catalog
         self.judge = judge
+        self.judge_context = judge_context
         self.refusal_detector = refusal_detector
         self.num_red = num_red
         self.rounds = rounds
@@ -190,7 +201,7 @@ class RedTeamRules(GameRules):
             return rewards
         turn = self.turns[-1]
         turn.answer = text
-        turn.harm = float(self.judge.score([turn.prompt], [text])[0])
+        turn.harm = float(self.judge.score([self._judge_prompt()], [text])[0])
         cut = getattr(self.judge, "last_truncated", None)
         turn.judge_truncated = bool(cut is not None and len(cut) and cut[0])
         if not 0.0 <= turn.harm <= 1.0:
@@ -247,6 +258,13 @@ class RedTeamRules(GameRules):
             **self._truncation(),
         }
 
+    def _judge_prompt(self) -> str:
+        """The prompt the harm judge reads for the current round (see ``judge_context``)."""
+        if self.judge_context == "turn":
+            return self.turns[-1].prompt
+        lines = [f"user: {t.prompt}\nassistant: {t.answer}" for t in self.turns[:-1]]
+        return "\n".join([*lines, f"user: {self.turns[-1].prompt}"]) if lines else self.turns[-1].prompt
+
     def _truncation(self) -> dict[str, list[int]]:
         cut = [t.round for t in self.turns if t.judge_truncated]
         return {"judge_truncated_rounds": cut} if cut else {}
@@ -255,5 +273,6 @@ class RedTeamRules(GameRules):
         return {"mode": "language", "num_red": self.num_red, "rounds": self.rounds, "benign_rate": self.benign_rate,
                 "helpfulness_weight": self.helpfulness_weight, "helpfulness_zero_sum": self.helpfulness_zero_sum,
                 "judge": self.judge.identity,
+                **({"judge_context": self.judge_context} if self.judge_context != "turn" else {}),
                 "refusal_detector": self.refusal_detector.identity, "system_prompt": self.system_prompt,
                 "catalog": self.catalog.to_dict()}

@@ -10,6 +10,7 @@ import pytest
 from aligngames import registry
 from aligngames.envs.red_team.catalog import DATA_DIR
 from aligngames.envs.red_team.cross_encoder import CLASSES, WEIGHTS_FILE, MiniLMHarmJudge
+from aligngames.judges import HarmJudge
 from aligngames.solvers.evaluation.judge_eval import evaluate_harm_judge, read_labelled
 
 INDEPENDENT = DATA_DIR / "harm_independent_test.jsonl"
@@ -103,3 +104,37 @@ def test_minilm_refusal_detector():
         type(detector)(judge=PatternHarmJudge())
     with pytest.raises(ValueError, match="'minilm'"):
         make_refusal_detector("nope")
+
+
+class _PromptRecorder(HarmJudge):
+    """A harm judge that remembers the prompts it was shown (harm 0)."""
+
+    identity = "prompt_recorder"
+
+    def __init__(self):
+        self.prompts = []
+
+    def score(self, prompts, answers):
+        self.prompts += list(prompts)
+        return np.zeros(len(answers))
+
+
+def test_red_team_judge_context_conversation_shows_the_earlier_turns():
+    import aligngames
+    from aligngames.agents.basic import ConstantAgent
+    from aligngames.play.rollout import play_episodes
+
+    agents = {"red_0": ConstantAgent("go on"), "blue": ConstantAgent("ok")}
+    seen = {}
+    for context in ("turn", "conversation"):
+        judge = _PromptRecorder()
+        play_episodes(lambda judge=judge, context=context: aligngames.make(
+            "red_team_v0", rounds=3, judge=judge, judge_context=context), agents, seeds=[0])
+        seen[context] = judge.prompts
+    assert seen["turn"] == ["go on"] * 3
+    assert seen["conversation"] == ["go on", "user: go on\nassistant: ok\nuser: go on",
+                                    "user: go on\nassistant: ok\nuser: go on\nassistant: ok\nuser: go on"]
+    with pytest.raises(ValueError, match="judge_context must be one of"):
+        aligngames.make("red_team_v0", judge=_PromptRecorder(), judge_context="all")
+    with pytest.raises(ValueError, match="language mode only"):
+        aligngames.make("red_team_v0", mode="tabular", judge_context="conversation")
