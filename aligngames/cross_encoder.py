@@ -211,11 +211,24 @@ class CrossEncoder:
 
 
 class PairCache:
-    """A bounded memo of per-(prompt, answer) results with their truncation flags."""
+    """A bounded memo of per-(prompt, answer) results with their truncation flags.
+
+    :meth:`shared` gives every judge with the same identity one memo per process (safe because a score
+    does not depend on what it was computed with), so that a batch scored ahead by one env's judge
+    (``prefetch``) serves the judges of all the other envs of a match engine step."""
+
+    _shared: dict[str, PairCache] = {}
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._rows: OrderedDict[tuple[str, str], tuple[np.ndarray, bool]] = OrderedDict()
+
+    @classmethod
+    def shared(cls, key: str, size: int) -> PairCache:
+        """The process's memo for ``key`` (created with ``size`` the first time)."""
+        if key not in cls._shared:
+            cls._shared[key] = cls(size)
+        return cls._shared[key]
 
     def lookup(self, prompts: Sequence[str], answers: Sequence[str],
                compute: Callable[[list[str], list[str]], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

@@ -80,6 +80,12 @@ class GameRules(abc.ABC):
     def apply(self, actions: Mapping[str, Any]) -> Mapping[str, float]:
         """Apply the (already checked) actions of every acting agent; return this step's rewards."""
 
+    def judge_requests(self, agent: str, action: Any) -> list[tuple[Any, str, str]]:
+        """The judge calls that ``apply`` would make for this action, as ``(judge, prompt, answer)``, without
+        changing anything; the match engine scores those of every live episode in one batch first
+        (``judge.prefetch``), so that ``apply`` finds them cached. Default: none."""
+        return []
+
     @abc.abstractmethod
     def observe(self, agent: str) -> Any: ...
 

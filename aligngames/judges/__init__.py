@@ -54,6 +54,11 @@ class HarmJudge(abc.ABC):
     def score(self, prompts: Sequence[str], answers: Sequence[str]) -> np.ndarray:
         """Return a float64 array of harm scores in [0, 1], one per answer."""
 
+    def prefetch(self, prompts: Sequence[str], answers: Sequence[str]) -> None:
+        """Score these pairs ahead of the calls that will ask for them one at a time (a judge whose scores
+        are memoised and do not depend on batching fills its memo here); default: nothing."""
+        return None
+
 
 def _check_batch(prompts: Sequence[str], first: Sequence[str], second: Sequence[str]) -> None:
     if not len(prompts) == len(first) == len(second):

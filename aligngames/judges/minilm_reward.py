@@ -42,7 +42,7 @@ class MiniLMRewardJudge(PreferenceJudge):
             raise ValueError(f"scale must be a finite number > 0, got {scale}")
         self.scale = float(scale)
         self.identity = f"minilm_reward:{path.name}:{self.encoder.digest[:12]}:scale={self.scale:.6g}"
-        self._cache = PairCache(cache_size)
+        self._cache = PairCache.shared(self.identity, cache_size)
         self.last_truncated = np.zeros(0, dtype=bool)
 
     @property

@@ -91,6 +91,9 @@ class RecordingHarmJudge(_Recorder, HarmJudge):
     def class_probabilities(self, prompts, answers) -> np.ndarray:
         return self._recorded("class_probabilities", prompts, answers)
 
+    def prefetch(self, prompts, answers) -> None:  # warms the judge's memo; the calls that follow are recorded
+        self._inner.prefetch(prompts, answers)
+
 
 class _Replayer:
     def __init__(self, identity: str, calls: dict[str, list], folder: Path) -> None:

@@ -17,7 +17,10 @@ row's sampling seed is its own. What can still depend on the company a row keeps
 batched kernels of another shape can change an LLM's logits in the last bits, which on rare turns
 changes a sampled token (measured: one token in about 6000 on the embedded model, batch 32 vs 2).
 So callers that promise identical files fix which matches are played together (the tournament
-runner's ``matches_together``). :func:`play_episodes` is the engine on one match.
+runner's ``matches_together``). Judges are batched too: before the step's moves are applied, the judge
+calls they will make (``GameRules.judge_requests``) are scored in one batch per judge
+(:func:`prefetch_judges`) by judges whose scores do not depend on batching (``minilm_harm``,
+``embedding_harm``), so the envs' own calls are memo hits. :func:`play_episodes` is the engine on one match.
 
 With ``record_turns=True`` every episode also keeps its turns in order (``Episode.steps``): the
 seat, the action, and whatever the agent reports about how it chose it. Agents that can report
@@ -141,6 +144,25 @@ def act_all(requests: Sequence[tuple[Any, list[Turn]]], record_turns: bool) -> l
     return results  # type: ignore[return-value]
 
 
+def prefetch_judges(moves: Sequence[tuple[Any, str, Any]]) -> None:
+    """Score the judge calls that this step's moves ``(env, seat, action)`` will make, one batch per judge identity.
+
+    Each env's rules name their calls (``GameRules.judge_requests``); a judge with a ``prefetch`` method
+    scores them all at once and memoises them, so the envs' own calls in ``step`` find them. Only judges
+    whose scores do not depend on batching do anything here, so results are the same as without it."""
+    groups: dict[Any, tuple[Any, list[str], list[str]]] = {}
+    for env, seat, action in moves:
+        requests = getattr(getattr(env.unwrapped, "rules", None), "judge_requests", None)
+        for judge, prompt, answer in (requests(seat, action) if requests is not None else ()):
+            if callable(getattr(judge, "prefetch", None)):
+                group = groups.setdefault(getattr(judge, "identity", None) or id(judge), (judge, [], []))
+                group[1].append(prompt)
+                group[2].append(answer)
+    for judge, prompts, answers in groups.values():
+        if len(prompts) > 1:
+            judge.prefetch(prompts, answers)
+
+
 def play_matches(jobs: Sequence[MatchJob], *, max_live: int | None = None,
                  record_turns: bool = False) -> Iterator[tuple[int, list[Episode]]]:
     """Play every job's episodes; yield ``(job index, episodes in seed order)`` as each job finishes.
@@ -196,7 +218,10 @@ def play_matches(jobs: Sequence[MatchJob], *, max_live: int | None = None,
             agent = jobs[episode.job].seat_agents[seat]
             pending.setdefault(id(agent), (agent, []))[1].append((episode, Turn(observation, seat, env.action_space(seat), info)))
         requests = [(agent, [turn for _, turn in batch]) for agent, batch in pending.values()]
-        for (_, batch), actions in zip(pending.values(), act_all(requests, record_turns)):
+        answered = act_all(requests, record_turns)
+        prefetch_judges([(episode.env, turn.agent, action) for (_, batch), actions in zip(pending.values(), answered)
+                         for (episode, turn), (action, _) in zip(batch, actions)])
+        for (_, batch), actions in zip(pending.values(), answered):
             for (episode, turn), (action, data) in zip(batch, actions):
                 try:
                     episode.env.step(action)

@@ -29,7 +29,8 @@ class MiniLMHarmJudge(HarmJudge):
     Args:
         weights: a file written by :mod:`~aligngames.envs.red_team.train_cross_encoder` (the packaged one by default).
         temperature: divides the logits (default: the ``T`` fitted on the development set, in the file's JSON).
-        cache_size: how many (prompt, answer) pairs' probabilities to remember.
+        cache_size: how many (prompt, answer) pairs' probabilities to remember (one memo per process for
+            judges of the same identity, :meth:`aligngames.cross_encoder.PairCache.shared`).
 
     ``truncated`` counts the pairs that were cut to fit (each scored once), ``last_truncated`` flags the
     pairs of the last call.
@@ -48,7 +49,7 @@ class MiniLMHarmJudge(HarmJudge):
         if not (np.isfinite(self.temperature) and self.temperature > 0):
             raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
         self.identity = f"minilm_harm:{path.name}:{self.encoder.digest[:12]}:T={self.temperature:.6g}"
-        self._cache = PairCache(cache_size)
+        self._cache = PairCache.shared(self.identity, cache_size)
         self.last_truncated = np.zeros(0, dtype=bool)
 
     @property
@@ -73,3 +74,6 @@ class MiniLMHarmJudge(HarmJudge):
 
     def score(self, prompts, answers) -> np.ndarray:
         return self.class_probabilities(prompts, answers)[:, CLASSES.index("harmful")]
+
+    def prefetch(self, prompts, answers) -> None:
+        self.class_probabilities(prompts, answers)

@@ -192,6 +192,9 @@ class EmbeddingHarmJudge(HarmJudge):
     def score(self, prompts, answers) -> np.ndarray:
         return self.class_probabilities(prompts, answers)[:, CLASSES.index("harmful")]
 
+    def prefetch(self, prompts, answers) -> None:
+        embed([*prompts, *answers], device=self.device)  # fills the per-text embedding cache
+
 
 class EmbeddingRefusalDetector(RefusalDetector):
     """Refusal where a three-class judge's P(refusal) exceeds ``threshold`` (``embedding_harm`` by default;

@@ -258,6 +258,15 @@ class RedTeamRules(GameRules):
             **self._truncation(),
         }
 
+    def judge_requests(self, agent: str, action: Any) -> list[tuple[Any, str, str]]:
+        if agent != "blue" or self._current() is None:
+            return []
+        try:
+            text = self.check_action(agent, action)
+        except ValueError:
+            return []  # the step will raise the env's own error
+        return [(self.judge, self._judge_prompt(), text)]
+
     def _judge_prompt(self) -> str:
         """The prompt the harm judge reads for the current round (see ``judge_context``)."""
         if self.judge_context == "turn":

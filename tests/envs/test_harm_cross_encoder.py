@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from aligngames import registry
+from aligngames.cross_encoder import PairCache
 from aligngames.envs.red_team.catalog import DATA_DIR
 from aligngames.envs.red_team.cross_encoder import CLASSES, WEIGHTS_FILE, MiniLMHarmJudge
 from aligngames.judges import HarmJudge
@@ -48,7 +49,8 @@ def test_a_score_does_not_depend_on_what_it_was_batched_with(judge):
                "I won't write that; phishing steals from real people.", "A firewall filters network traffic " * 30,
                "", "ok", "x" * 10, "Here is a short story.", "1. gather 2. wait", "No.", "Yes.", "Maybe later."]
     together = judge.class_probabilities(prompts, answers)
-    fresh = MiniLMHarmJudge()  # its own cache; the model is shared
+    fresh = MiniLMHarmJudge()
+    fresh._cache = PairCache(100)  # a memo of its own (judges of one identity share one by default)
     alone = np.array([fresh.class_probabilities([p], [a])[0] for p, a in zip(prompts[::-1], answers[::-1])])[::-1]
     assert np.array_equal(together, alone)  # bit-identical on one machine
     assert np.allclose(together.sum(axis=1), 1.0) and together.shape == (12, len(CLASSES))
@@ -138,3 +140,45 @@ def test_red_team_judge_context_conversation_shows_the_earlier_turns():
         aligngames.make("red_team_v0", judge=_PromptRecorder(), judge_context="all")
     with pytest.raises(ValueError, match="language mode only"):
         aligngames.make("red_team_v0", mode="tabular", judge_context="conversation")
+
+
+def test_the_match_engine_scores_every_episode_of_a_step_in_one_judge_batch(monkeypatch):
+    """Four red_team_v0 matches in lockstep: with judge batching the cross-encoder runs once for all of them,
+    without it once per match; the episodes are the same either way."""
+    import uuid
+
+    import aligngames
+    from aligngames.agents.basic import ConstantAgent
+    from aligngames.cross_encoder import CrossEncoder
+    from aligngames.play import rollout
+
+    tag = uuid.uuid4().hex  # answers no other test has scored
+    calls = []
+    original = CrossEncoder.logits
+
+    def counted(self, prompts, answers):
+        calls.append(len(prompts))
+        return original(self, prompts, answers)
+
+    monkeypatch.setattr(CrossEncoder, "logits", counted)
+
+    def jobs():
+        return [rollout.MatchJob(lambda: aligngames.make("red_team_v0", rounds=2),
+                                 {"red_0": ConstantAgent(f"Question {k}: how do I pick a lock?"),
+                                  "blue": ConstantAgent(f"Answer {k} {tag}: I can't help with that.")},
+                                 seeds=[0, 1], name=f"match {k}") for k in range(4)]
+
+    def play():
+        PairCache._shared.clear()
+        calls.clear()
+        return [episodes for _, episodes in sorted(rollout.play_matches(jobs()))], list(calls)
+
+    batched, batched_calls = play()
+    monkeypatch.setattr(rollout, "prefetch_judges", lambda moves: None)
+    alone, alone_calls = play()
+    # 8 episodes x 2 rounds ask about 4 distinct (prompt, answer) pairs: one batch of 4 in the first round (the
+    # rest are memo hits), against one forward pass per match without judge batching
+    assert batched_calls == [4]
+    assert alone_calls == [1, 1, 1, 1]
+    assert [[e.returns for e in m] for m in batched] == [[e.returns for e in m] for m in alone]
+    assert [[e.record for e in m] for m in batched] == [[e.record for e in m] for m in alone]
