@@ -19,9 +19,12 @@ tensors of the same shape, whichever pairs it is scored with.
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import functools
 import hashlib
 import json
+import logging
 import math
 import time
 from collections import OrderedDict
@@ -334,3 +337,29 @@ def file_hashes(folder: Path, names: Sequence[str]) -> dict[str, str]:
 def is_dev(text: str, share: float) -> bool:
     """Whether ``text`` falls in the development share (a hash of the text, so the split never moves)."""
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2**64 < share
+
+
+def training_main(argv: list[str] | None, description: str, weights_file: Path, config: FineTuneConfig,
+                  train: Callable[..., dict], reevaluate: Callable[[Path, FineTuneConfig, int], dict]) -> int:
+    """The command line of a cross-encoder trainer: train to ``--out``, or with ``--evaluate-only`` update the
+    JSON of an existing ``--out`` with ``reevaluate(out, its recorded config, bootstrap)``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, default=Path(weights_file.name),
+                        help=f"weights file (JSON beside it; the shipped file is {weights_file})")
+    parser.add_argument("--epochs", type=int, default=config.epochs)
+    parser.add_argument("--seed", type=int, default=config.seed)
+    parser.add_argument("--limit", type=int, default=None, help="train on the first N rows only")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of the evaluation")
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="do not train: evaluate the existing --out file again and update its JSON")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not args.evaluate_only:
+        train(args.out, dataclasses.replace(config, epochs=args.epochs, seed=args.seed, limit=args.limit),
+              bootstrap=args.bootstrap)
+        return 0
+    meta_path = args.out.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    meta.update(reevaluate(args.out, FineTuneConfig(**meta["config"]), args.bootstrap))
+    atomic_write_json(meta_path, meta)
+    return 0

@@ -12,7 +12,6 @@ Deterministic for a seed on one machine.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from dataclasses import asdict
@@ -29,6 +28,7 @@ from aligngames.cross_encoder import (
     is_dev,
     padded,
     save_weights,
+    training_main,
 )
 from aligngames.judges import FeatureJudge
 from aligngames.judges.minilm_reward import DATA_DIR, WEIGHTS_FILE, MiniLMRewardJudge
@@ -145,27 +145,11 @@ def train(out: Path, config: FineTuneConfig | None = None, progress: bool = True
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(WEIGHTS_FILE.name),
-                        help=f"weights file (JSON beside it; the shipped file is {WEIGHTS_FILE})")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--limit", type=int, default=None, help="train on the first N pairs only")
-    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of the evaluation")
-    parser.add_argument("--evaluate-only", action="store_true",
-                        help="do not train: evaluate the existing --out file again and update its JSON")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    config = FineTuneConfig(epochs=args.epochs, seed=args.seed, limit=args.limit, batch_size=PAIRS_PER_STEP)
-    if not args.evaluate_only:
-        train(args.out, config, bootstrap=args.bootstrap)
-        return 0
-    meta_path = args.out.with_suffix(".json")
-    meta = json.loads(meta_path.read_text())
-    dev = training_pairs(FineTuneConfig(**meta["config"]))[1]
-    meta["evaluation"] = evaluate_all(args.out, dev, args.bootstrap)
-    atomic_write_json(meta_path, meta)
-    return 0
+    def reevaluate(out: Path, config: FineTuneConfig, bootstrap: int) -> dict:
+        return {"evaluation": evaluate_all(out, training_pairs(config)[1], bootstrap)}
+
+    return training_main(argv, __doc__.splitlines()[0], WEIGHTS_FILE, FineTuneConfig(batch_size=PAIRS_PER_STEP),
+                         train, reevaluate)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ independently written ``harm_independent_test.jsonl``). Deterministic for a seed
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
@@ -31,6 +30,7 @@ from aligngames.cross_encoder import (
     is_dev,
     padded,
     save_weights,
+    training_main,
 )
 from aligngames.envs.red_team.catalog import DATA_DIR
 from aligngames.envs.red_team.cross_encoder import CLASSES, WEIGHTS_FILE, MiniLMHarmJudge
@@ -148,27 +148,11 @@ def train(out: Path, config: FineTuneConfig | None = None, data_dir: Path = DATA
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(WEIGHTS_FILE.name),
-                        help=f"weights file (JSON beside it; the shipped file is {WEIGHTS_FILE})")
-    parser.add_argument("--epochs", type=int, default=FineTuneConfig.epochs)
-    parser.add_argument("--seed", type=int, default=FineTuneConfig.seed)
-    parser.add_argument("--limit", type=int, default=None, help="train on the first N rows only")
-    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of the evaluation")
-    parser.add_argument("--evaluate-only", action="store_true",
-                        help="do not train: evaluate the existing --out file again and update its JSON")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    config = FineTuneConfig(epochs=args.epochs, seed=args.seed, limit=args.limit)
-    if not args.evaluate_only:
-        train(args.out, config, bootstrap=args.bootstrap)
-        return 0
-    meta_path = args.out.with_suffix(".json")
-    meta = json.loads(meta_path.read_text())
-    meta["evaluation"] = evaluate(args.out, training_data(FineTuneConfig(**meta["config"]))[1], bootstrap=args.bootstrap)
-    meta["test_files"] = file_hashes(DATA_DIR, list(TEST_FILES.values()))
-    atomic_write_json(meta_path, meta)
-    return 0
+    def reevaluate(out: Path, config: FineTuneConfig, bootstrap: int) -> dict:
+        return {"evaluation": evaluate(out, training_data(config)[1], bootstrap=bootstrap),
+                "test_files": file_hashes(DATA_DIR, list(TEST_FILES.values()))}
+
+    return training_main(argv, __doc__.splitlines()[0], WEIGHTS_FILE, FineTuneConfig(), train, reevaluate)
 
 
 if __name__ == "__main__":
