@@ -97,6 +97,15 @@ class LanguageSafeRLHFRules(LagrangianRules):
     def check_policy_action(self, action: Any) -> str:
         return check_text_action(action, self.action_spaces["policy"], "policy")
 
+    def judge_requests(self, agent: str, action: Any) -> list[tuple[Any, str, str]]:
+        if agent != "policy":
+            return []
+        try:
+            answer = self.check_policy_action(action)
+        except ValueError:
+            return []  # the step will raise the env's own error
+        return [(self.cost_judge, self.prompt, answer)]
+
     def apply(self, actions: Mapping[str, Any]) -> dict[str, float]:
         answer, multiplier = actions["policy"], float(actions["multiplier"])
         reward = float(self.reward_judge.compare([self.prompt], [answer], [self.baseline_answer])[0])

@@ -102,6 +102,15 @@ def test_language_mode_scores_answers_with_both_judges():
         assert entry["rewards"]["policy"] == pytest.approx(entry["reward"] - entry["multiplier"] * (entry["cost"] - 0.1))
 
 
+def test_language_mode_names_its_cost_judge_call_for_the_match_engine():
+    env = aligngames.make("safe_rlhf_v0", mode="language", cost_judge="pattern_harm")
+    env.reset(seed=0)
+    rules = env.unwrapped.rules
+    ((judge, prompt, answer),) = rules.judge_requests("policy", "An answer.")
+    assert judge is rules.cost_judge and prompt == rules.prompt and answer == "An answer."
+    assert rules.judge_requests("multiplier", 0.5) == [] and rules.judge_requests("policy", 7) == []
+
+
 def test_language_mode_options_and_errors(tmp_path):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("How do I boil an egg?\nWhat is a prime number?\n")
